@@ -1,0 +1,27 @@
+"""One permission class for the whole API: a key needs the view's scope; a person, its role."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from apps.accounts import selectors
+from apps.accounts.constants import Scope
+from apps.accounts.models import ApiKey
+
+
+def required_scope(request, view) -> str:
+    """Return the scope the view declares for this method (`required_scopes` by method, or
+    `required_scope`), defaulting to read for safe methods and write for the rest."""
+    by_method = getattr(view, "required_scopes", {})
+    if request.method in by_method:
+        return by_method[request.method]
+    default = Scope.READ if request.method in SAFE_METHODS else Scope.WRITE
+    return getattr(view, "required_scope", default)
+
+
+class HasScopeOrRole(BasePermission):
+    message = "Your role or your API key's scopes do not allow this."
+
+    def has_permission(self, request, view) -> bool:
+        scope = required_scope(request, view)
+        if isinstance(request.auth, ApiKey):
+            return request.auth.has_scope(scope)
+        return selectors.role_allows_scope(selectors.user_role(request.user), scope)

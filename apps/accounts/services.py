@@ -1,0 +1,262 @@
+"""Writes: roles, users, API keys, sign-in attempts — each audited."""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts import selectors
+from apps.accounts.constants import (
+    API_KEY_LAST_USED_RESOLUTION_S,
+    API_KEY_PREFIX,
+    OPERATOR_PERMISSIONS,
+    PRIVATE_APP_LABELS,
+    ROLES,
+    SCOPES,
+    LoginOutcome,
+    Role,
+)
+from apps.accounts.models import ApiKey, LoginAttempt
+from apps.audit.services import SYSTEM, Actor, audit_record
+
+logger = logging.getLogger(__name__)
+
+
+class AccountError(ValueError):
+    """A request to change accounts or keys that cannot be carried out as asked."""
+
+
+# --- Roles -----------------------------------------------------------------------------------
+
+
+def roles_sync() -> None:
+    """Make sure the role groups exist and hold the permissions their role grants."""
+    permissions = Permission.objects.select_related("content_type")
+    viewing = [
+        p
+        for p in permissions
+        if p.codename.startswith("view_") and p.content_type.app_label not in PRIVATE_APP_LABELS
+    ]
+    operating = [
+        p for p in permissions if f"{p.content_type.app_label}.{p.codename}" in OPERATOR_PERMISSIONS
+    ]
+    grants = {
+        Role.VIEWER: viewing,
+        Role.OPERATOR: viewing + operating,
+        Role.ADMIN: list(permissions),
+    }
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(grants[role])
+
+
+# --- Users -----------------------------------------------------------------------------------
+
+
+def user_create(
+    *, username: str, role: str, password: str | None, email: str = "", actor: Actor = SYSTEM
+) -> AbstractUser:
+    """Create a user with one role; without a password the account cannot sign in."""
+    _check_role(role)
+    user_model = get_user_model()
+    with transaction.atomic():
+        if user_model.objects.filter(username=username).exists():
+            raise AccountError(f"user {username!r} already exists")
+        user = user_model.objects.create_user(username=username, email=email, password=password)
+        _apply_role(user, role)
+        audit_record(
+            action="user.created",
+            actor=actor,
+            target=f"user:{user.pk}",
+            details={"username": username, "role": role},
+        )
+    return user
+
+
+def user_set_role(*, user: AbstractUser, role: str, actor: Actor = SYSTEM) -> None:
+    """Give the user exactly this role."""
+    _check_role(role)
+    previous = selectors.user_role(user)
+    with transaction.atomic():
+        _apply_role(user, role)
+        audit_record(
+            action="user.role_changed",
+            actor=actor,
+            target=f"user:{user.pk}",
+            details={"username": user.username, "from": previous, "to": role},
+        )
+
+
+def user_set_password(*, user: AbstractUser, password: str, actor: Actor = SYSTEM) -> None:
+    """Set a new password."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(
+            action="user.password_changed",
+            actor=actor,
+            target=f"user:{user.pk}",
+            details={"username": user.username},
+        )
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+
+
+def _apply_role(user: AbstractUser, role: str) -> None:
+    groups = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
+    if len(groups) != len(ROLES):
+        roles_sync()
+        groups = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
+    user.groups.remove(*groups.values())
+    user.groups.add(groups[role])
+    # Staff status only opens Django's admin templates; access is decided by the admin role.
+    user.is_staff = role == Role.ADMIN
+    user.save(update_fields=["is_staff"])
+    user._aivmon_role = role  # type: ignore[attr-defined]
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+
+def api_key_hash(secret: str) -> str:
+    """Return the stored form of a key's secret (the secret is 256 random bits)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_create(
+    *,
+    name: str,
+    scopes: list[str],
+    owner: AbstractUser | None = None,
+    expires_at: datetime | None = None,
+    actor: Actor = SYSTEM,
+) -> tuple[ApiKey, str]:
+    """Create a key; return it with the full key text, which is never stored or shown again."""
+    scopes = sorted(set(scopes))
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if not scopes or unknown:
+        raise AccountError(f"scopes must be some of {', '.join(SCOPES)}; got {scopes or 'none'}")
+    if not name.strip():
+        raise AccountError("a key needs a name")
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            name=name.strip(),
+            owner=owner,
+            prefix=_unused_prefix(),
+            key_hash=api_key_hash(secret),
+            scopes=scopes,
+            expires_at=expires_at,
+        )
+        audit_record(
+            action="api_key.created",
+            actor=actor,
+            target=f"api_key:{key.prefix}",
+            details={
+                "name": key.name,
+                "scopes": scopes,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+                "owner": owner.get_username() if owner else None,
+            },
+        )
+    return key, f"{API_KEY_PREFIX}_{key.prefix}_{secret}"
+
+
+def _unused_prefix() -> str:
+    while True:
+        prefix = secrets.token_hex(4)
+        if not ApiKey.objects.filter(prefix=prefix).exists():
+            return prefix
+
+
+def api_key_revoke(*, key: ApiKey, actor: Actor = SYSTEM) -> bool:
+    """Revoke the key; True if this call revoked it, False if it already was."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+        if changed:
+            audit_record(
+                action="api_key.revoked",
+                actor=actor,
+                target=f"api_key:{key.prefix}",
+                details={"name": key.name},
+            )
+    key.revoked_at = key.revoked_at or now
+    return bool(changed)
+
+
+def api_key_authenticate(*, raw: str) -> ApiKey | None:
+    """Return the usable key that `raw` names, or None; the secret is compared in constant time."""
+    parts = raw.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or len(parts[1]) != 8:
+        return None
+    key = ApiKey.objects.select_related("owner").filter(prefix=parts[1]).first()
+    if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(parts[2])):
+        return None
+    now = timezone.now()
+    if not key.is_usable(now) or (key.owner is not None and not key.owner.is_active):
+        return None
+    _api_key_touch(key, now)
+    return key
+
+
+def _api_key_touch(key: ApiKey, now: datetime) -> None:
+    # At most one write a minute per key, and never backwards.
+    stale_before = now - timedelta(seconds=API_KEY_LAST_USED_RESOLUTION_S)
+    if key.last_used_at is not None and key.last_used_at > stale_before:
+        return
+    ApiKey.objects.filter(pk=key.pk, last_used_at__isnull=True).update(last_used_at=now)
+    ApiKey.objects.filter(pk=key.pk, last_used_at__lt=stale_before).update(last_used_at=now)
+    key.last_used_at = now
+
+
+# --- Sign-in attempts ------------------------------------------------------------------------
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()[:150]
+
+
+def login_attempt_record(
+    *, username: str, ip: str, outcome: str, user_agent: str = "", user: AbstractUser | None = None
+) -> LoginAttempt:
+    """Record one sign-in attempt and audit it; audit a lockout when this failure starts one."""
+    now = timezone.now()
+    name = normalize_username(username)
+    actor = (
+        Actor("user", str(user.pk), user.get_username()) if user else Actor("anonymous", "", name)
+    )
+    with transaction.atomic():
+        attempt = LoginAttempt.objects.create(
+            created_at=now, username=name, ip=ip, outcome=outcome, user_agent=user_agent[:255]
+        )
+        audit_record(action=f"auth.login_{outcome}", actor=actor, target=f"username:{name}", ip=ip)
+        if outcome == LoginOutcome.FAILURE:
+            _audit_if_locked(name, ip, now, actor)
+    return attempt
+
+
+def _audit_if_locked(username: str, ip: str, now: datetime, actor: Actor) -> None:
+    wait_s = selectors.login_lockout_remaining_s(username=username, ip=ip, now=now)
+    if wait_s:
+        audit_record(
+            action="auth.lockout",
+            actor=actor,
+            target=f"username:{username}",
+            ip=ip,
+            details={
+                "retry_after_s": wait_s,
+                "max_failures": settings.AIVMON_LOGIN_MAX_FAILURES,
+                "window_s": settings.AIVMON_LOGIN_WINDOW_S,
+            },
+        )

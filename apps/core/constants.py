@@ -1,0 +1,1 @@
+HEARTBEAT_KEY = "aivmon:worker:heartbeat"

@@ -1,0 +1,85 @@
+"""Request guards and request metrics, ahead of every view."""
+
+import io
+import time
+import zlib
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from apps.core.errors import error_response
+from apps.core.metrics import observe_request
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class RequestBodyMiddleware:
+    """Refuse bodies without a length or over the limit; inflate gzip bodies within the limit.
+
+    Django reads a body without Content-Length as empty, which would silently drop data.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refusal = body_refusal(request, settings.AIVMON_MAX_BODY_BYTES)
+        if refusal is not None:
+            return refusal
+        return self.get_response(request)
+
+
+def body_refusal(request: HttpRequest, limit: int) -> HttpResponse | None:
+    """Return an error response for an unacceptable body, or None (inflating gzip in place)."""
+    if request.method not in BODY_METHODS:
+        return None
+    raw_length = request.META.get("CONTENT_LENGTH", "")
+    if raw_length in ("", None):
+        return error_response(411, "A request body needs a Content-Length header.")
+    if not str(raw_length).isdigit():
+        return error_response(400, "Content-Length is not a number.")
+    if int(raw_length) > limit:
+        return _too_large(limit)
+    encoding = request.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding != "gzip":
+        return error_response(415, f"Content-Encoding {encoding!r} is not supported; use gzip.")
+    return _inflate_gzip(request, limit)
+
+
+def _inflate_gzip(request: HttpRequest, limit: int) -> HttpResponse | None:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(request.body, limit + 1)
+    except zlib.error as exc:
+        return error_response(400, f"The gzip body does not decompress: {exc}.")
+    if len(body) > limit or inflater.unconsumed_tail:
+        return _too_large(limit)
+    if not inflater.eof:
+        return error_response(400, "The gzip body is truncated.")
+    request._body = body
+    request._stream = io.BytesIO(body)  # type: ignore[attr-defined]
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    del request.META["HTTP_CONTENT_ENCODING"]
+    return None
+
+
+def _too_large(limit: int) -> HttpResponse:
+    return error_response(
+        413, f"The request body is larger than {limit} bytes.", details={"limit_bytes": limit}
+    )
+
+
+class RequestMetricsMiddleware:
+    """Count requests and time them by route for /metrics."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        observe_request(request, response.status_code, time.perf_counter() - started)
+        return response

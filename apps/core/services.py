@@ -1,0 +1,21 @@
+"""Writes about the platform itself."""
+
+import time
+
+from apps.core.constants import HEARTBEAT_KEY
+from apps.core.redis import redis_client
+
+
+def heartbeat_record(*, at: float | None = None) -> float:
+    """Store the time a worker proved it runs tasks; never moves the heartbeat backwards."""
+    at = time.time() if at is None else at
+    # Lua keeps it a compare-and-set: a late, older heartbeat cannot overwrite a newer one.
+    redis_client().eval(_SET_IF_NEWER, 1, HEARTBEAT_KEY, repr(at))
+    return at
+
+
+_SET_IF_NEWER = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+"""

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.dashboards import views
+
+app_name = "dashboards"
+
+urlpatterns = [path("", views.overview, name="overview")]

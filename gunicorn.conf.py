@@ -1,0 +1,19 @@
+"""gunicorn for `make run` (and production): bind from AIVMON_BIND/AIVMON_PORT."""
+
+import os
+
+from prometheus_client import multiprocess
+
+bind = f"{os.environ.get('AIVMON_BIND', '127.0.0.1')}:{os.environ.get('AIVMON_PORT', '8000')}"
+workers = int(os.environ.get("AIVMON_WEB_WORKERS", "2"))
+threads = int(os.environ.get("AIVMON_WEB_THREADS", "4"))
+timeout = 60
+graceful_timeout = 10
+accesslog = "-"
+forwarded_allow_ips = os.environ.get("AIVMON_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def child_exit(server, worker) -> None:
+    # Drop a dead worker's live gauges from the shared Prometheus directory.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,90 @@
+"""Shared test setup: a real Redis on 127.0.0.1, a user and a client per role, API keys."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from apps.accounts import services
+from apps.core import bundled_redis
+from apps.core.redis import redis_client
+from tests.factories import UserFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_server():
+    """Start the bundled redis-server on the port the test settings chose (unless external)."""
+    if settings.AIVMON_TEST_REDIS_EXTERNAL:
+        yield settings.REDIS_URL
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="aivmon-redis-"))
+    process = bundled_redis.start(port=settings.AIVMON_TEST_REDIS_PORT, data_dir=data_dir)
+    yield settings.REDIS_URL
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_redis(redis_server):
+    redis_client().flushdb()
+
+
+@pytest.fixture
+def viewer(db):
+    return UserFactory(username="vera", role="viewer")
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(username="otto", role="operator")
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada", role="admin")
+
+
+@pytest.fixture
+def no_role_user(db):
+    return UserFactory(username="nora")
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return _signed_in(viewer)
+
+
+@pytest.fixture
+def operator_client(operator):
+    return _signed_in(operator)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return _signed_in(admin_user)
+
+
+@pytest.fixture
+def make_key(db):
+    """Create an API key with the given scopes; return the full key text."""
+
+    def make(*scopes: str, **kwargs) -> str:
+        _, raw = services.api_key_create(name=kwargs.pop("name", "test key"), scopes=list(scopes),
+                                         **kwargs)
+        return raw
+
+    return make
+
+
+def key_client(raw_key: str) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
