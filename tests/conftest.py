@@ -79,8 +79,9 @@ def make_key(db):
     """Create an API key with the given scopes; return the full key text."""
 
     def make(*scopes: str, **kwargs) -> str:
-        _, raw = services.api_key_create(name=kwargs.pop("name", "test key"), scopes=list(scopes),
-                                         **kwargs)
+        _, raw = services.api_key_create(
+            name=kwargs.pop("name", "test key"), scopes=list(scopes), **kwargs
+        )
         return raw
 
     return make

@@ -120,7 +120,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboards:overview"
-LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Login protection: failures per username or per IP inside the window lock further attempts.
 AIVMON_LOGIN_MAX_FAILURES = env.int("AIVMON_LOGIN_MAX_FAILURES", default=5)

@@ -4,11 +4,14 @@ The test setup (tests/conftest.py) starts the bundled redis-server on the port c
 unless REDIS_URL names one already running.
 """
 
+import os
 import socket
+import tempfile
+from pathlib import Path
 
 from aivmon.env import env
 from aivmon.settings.base import *
-from aivmon.settings.base import CACHES, DATABASES, VAR_DIR
+from aivmon.settings.base import CACHES, DATABASES
 
 
 def _free_port() -> int:
@@ -25,7 +28,10 @@ CELERY_BROKER_URL = REDIS_URL
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a Celery worker or beat started by a test sees the same data.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_aivmon.sqlite3")}
+    # One per pytest process, so that concurrent runs never share (and delete) each other's.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"aivmon-test-{os.getpid()}.sqlite3")
+    }
 
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 SECURE_SSL_REDIRECT = False

@@ -25,3 +25,12 @@ class HasScopeOrRole(BasePermission):
         if isinstance(request.auth, ApiKey):
             return request.auth.has_scope(scope)
         return selectors.role_allows_scope(selectors.user_role(request.user), scope)
+
+
+class IsAuthenticatedPrincipal(BasePermission):
+    """Any valid API key, whatever its scopes, or any signed-in user."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiKey) or bool(
+            request.user and request.user.is_authenticated
+        )

@@ -58,7 +58,10 @@ def test_metrics_exposes_request_counts_by_route_and_latency(client):
     body = client.get("/metrics").content.decode()
 
     assert 'aivmon_http_requests_total{method="GET",route="/healthz",status="200"}' in body
-    assert 'aivmon_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/healthz"}' in body
+    assert (
+        'aivmon_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/healthz"}'
+        in body
+    )
     assert "aivmon_worker_heartbeat_age_seconds" in body
 
 

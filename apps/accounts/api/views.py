@@ -19,10 +19,13 @@ from apps.accounts.api.serializers import (
 )
 from apps.accounts.constants import SCOPES, Scope
 from apps.accounts.models import ApiKey
+from apps.accounts.permissions import IsAuthenticatedPrincipal
 
 
 class WhoAmIView(APIView):
     """Who the credentials belong to, with their role or scopes."""
+
+    permission_classes = [IsAuthenticatedPrincipal]
 
     @extend_schema(responses=WhoAmISerializer)
     def get(self, request: Request) -> Response:
