@@ -51,6 +51,6 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "maintenance", "expires": AIVMON_HEARTBEAT_INTERVAL_S},
     },
 }
-STATIC_ROOT = None
+STATIC_ROOT = None  # type: ignore[assignment]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -1,10 +1,10 @@
 """Reads: a user's role, who made a request, API keys, lockout state."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
@@ -14,19 +14,18 @@ from apps.audit.constants import ActorKind
 from apps.audit.services import Actor
 
 
-def user_role(user: AbstractBaseUser | AnonymousUser | None) -> str | None:
+def user_role(user: Any) -> str | None:
     """Return the highest role the user holds (superusers are admins), or None."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
-    cached = getattr(user, "_aivmon_role", False)
-    if cached is not False:
-        return cached
+    if hasattr(user, "_aivmon_role"):
+        return user._aivmon_role
     if user.is_superuser:
         role: str | None = Role.ADMIN
     else:
         held = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
         role = next((name for name in reversed(ROLES) if name in held), None)
-    user._aivmon_role = role  # type: ignore[union-attr]
+    user._aivmon_role = role
     return role
 
 

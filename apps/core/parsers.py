@@ -1,5 +1,6 @@
 """A JSON parser on orjson: fast, and bounded in nesting (a deep body is a 400, not a 500)."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -11,7 +12,10 @@ class OrjsonParser(BaseParser):
     media_type = "application/json"
 
     def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: dict | None = None
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         """Parse a JSON body; orjson refuses nesting past 1024 levels instead of recursing."""
         try:

@@ -1,6 +1,7 @@
 """Server-rendered pages; they read the apps' selectors only."""
 
 import time
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -34,7 +35,7 @@ def role_required(minimum: str):
 def overview(request: HttpRequest) -> HttpResponse:
     """The platform at a glance: dependencies, worker heartbeat, queues; audit for admins."""
     heartbeat = core.heartbeat_last()
-    context = {
+    context: dict[str, Any] = {
         "checks": core.readiness(),
         "heartbeat_age_s": round(time.time() - heartbeat, 1) if heartbeat is not None else None,
         "queues": core.queue_depths(["ingest", "detect", "alerts", "maintenance"]),

@@ -9,8 +9,10 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_three_roles_exist_with_their_permissions():
-    groups = {group.name: set(group.permissions.values_list("codename", flat=True))
-              for group in Group.objects.all()}
+    groups = {
+        group.name: set(group.permissions.values_list("codename", flat=True))
+        for group in Group.objects.all()
+    }
 
     assert {"viewer", "operator", "admin"} <= set(groups)
     assert "add_apikey" in groups["admin"] and "view_auditevent" in groups["admin"]
@@ -21,8 +23,15 @@ def test_create_user_reads_the_password_from_a_file(tmp_path, client):
     password_file = tmp_path / "pw"
     password_file.write_text("s3cret-Passw0rd!\nignored\n")
 
-    call_command("create_user", "--username", "olga", "--role", "operator",
-                 "--password-file", str(password_file))
+    call_command(
+        "create_user",
+        "--username",
+        "olga",
+        "--role",
+        "operator",
+        "--password-file",
+        str(password_file),
+    )
 
     user = get_user_model().objects.get(username="olga")
     assert selectors.user_role(user) == "operator" and user.check_password("s3cret-Passw0rd!")

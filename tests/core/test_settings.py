@@ -27,10 +27,13 @@ def test_the_environment_wins_over_the_file(tmp_path, monkeypatch):
 
 
 def _settings_value(name: str, env: dict) -> str:
-    code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE']='aivmon.settings.base';"
-            f"from django.conf import settings; print(repr(settings.{name}))")
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='aivmon.settings.base';"
+        f"from django.conf import settings; print(repr(settings.{name}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.mark.parametrize(("debug", "expected"), [(None, "False"), ("1", "True")])
@@ -53,7 +56,11 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(tmp_path):
 
 
 def test_database_url_switches_to_postgresql(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "AIVMON_VAR_DIR": str(tmp_path), "SECRET_KEY": "x" * 60,
-           "DATABASE_URL": "postgres://aivmon@127.0.0.1:5999/aivmon"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AIVMON_VAR_DIR": str(tmp_path),
+        "SECRET_KEY": "x" * 60,
+        "DATABASE_URL": "postgres://aivmon@127.0.0.1:5999/aivmon",
+    }
 
     assert "postgresql" in _settings_value("DATABASES['default']['ENGINE']", env)
