@@ -9,6 +9,9 @@ echo "== ruff"
 ruff check .
 ruff format --check .
 
+echo "== mypy"
+mypy apps aivmon
+
 echo "== migrations are up to date"
 DJANGO_SETTINGS_MODULE=aivmon.settings.test python manage.py makemigrations --check --dry-run
 

@@ -182,12 +182,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKeyBearer": {"type": "http", "scheme": "bearer"},
-            "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-        }
-    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------

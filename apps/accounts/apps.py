@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and API keys"
 
     def ready(self) -> None:
-        from apps.accounts import signals  # noqa: F401  (sign-in auditing)
+        from apps.accounts import schema, signals  # noqa: F401  (OpenAPI auth, sign-in audit)
 
         post_migrate.connect(_sync_roles, dispatch_uid="aivmon.accounts.roles_sync")
 
