@@ -12,6 +12,7 @@ from apps.accounts import services
 from apps.core import bundled_redis
 from apps.core.redis import redis_client
 from tests.factories import UserFactory
+from tests.support.processes import ManagedProcess
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -89,3 +90,19 @@ def make_key(db):
 
 def key_client(raw_key: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+
+
+@pytest.fixture
+def start_process(transactional_db, tmp_path, request):
+    """Start an aivmon subprocess on the test Redis and database; stopped when the test ends.
+
+    Depends on transactional_db so that the process sees committed rows, and stops before the
+    test database is flushed.
+    """
+
+    def start(name: str, argv: list[str]) -> ManagedProcess:
+        process = ManagedProcess(name, argv, tmp_path / f"{name}.log")
+        request.addfinalizer(process.stop)
+        return process
+
+    return start

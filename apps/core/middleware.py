@@ -15,10 +15,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class RequestBodyMiddleware:
-    """Refuse bodies without a length or over the limit; inflate gzip bodies within the limit.
-
-    Django reads a body without Content-Length as empty, which would silently drop data.
-    """
+    """Refuse chunked bodies and bodies over the limit; inflate gzip bodies within the limit."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -36,7 +33,11 @@ def body_refusal(request: HttpRequest, limit: int) -> HttpResponse | None:
         return None
     raw_length = request.META.get("CONTENT_LENGTH", "")
     if raw_length in ("", None):
-        return error_response(411, "A request body needs a Content-Length header.")
+        # Django reads a chunked body (no declared length) as empty: refuse it rather than
+        # lose it. Without Transfer-Encoding either, there is no body (RFC 9112 6.3).
+        if "HTTP_TRANSFER_ENCODING" in request.META:
+            return error_response(411, "A request body needs a Content-Length header.")
+        return None
     if not str(raw_length).isdigit():
         return error_response(400, "Content-Length is not a number.")
     if int(raw_length) > limit:

@@ -42,6 +42,13 @@ class OpaqueCursorPagination(CursorPagination):
             return None
         return parse_qs(urlsplit(link).query)[self.cursor_query_param][0]
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+        return parameters
+
     def get_paginated_response_schema(self, schema):
         return {
             "type": "object",

@@ -5,7 +5,10 @@ from apps.accounts.models import ApiKey
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    owner = serializers.CharField(
+        source="owner.username", default=None, read_only=True, allow_null=True
+    )
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES), read_only=True)
 
     class Meta:
         model = ApiKey

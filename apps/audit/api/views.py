@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +15,11 @@ class AuditListView(APIView):
     required_scope = "admin"
 
     @extend_schema(
+        parameters=[
+            OpenApiParameter("action", str, description="Only events of this action."),
+            OpenApiParameter("limit", int, description="Page size, 1 to 1000 (default 100)."),
+            OpenApiParameter("cursor", str, description="The `next` of the previous page."),
+        ],
         responses=inline_serializer(
             "AuditPage",
             {
