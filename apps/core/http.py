@@ -1,5 +1,7 @@
 """Facts about an incoming request."""
 
+import re
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -16,3 +18,10 @@ def client_ip(request: HttpRequest) -> str:
         if len(forwarded) >= hops:
             return forwarded[-hops]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def parse_whole_number(raw: str | None, *, max_digits: int = 18) -> int | None:
+    """Return the ASCII decimal whole number in `raw`, or None (str.isdigit accepts '³')."""
+    if raw is None or not re.fullmatch(rf"[0-9]{{1,{max_digits}}}", raw):
+        return None
+    return int(raw)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from apps.core.errors import error_response
+from apps.core.http import parse_whole_number
 from apps.core.metrics import observe_request
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -38,9 +39,10 @@ def body_refusal(request: HttpRequest, limit: int) -> HttpResponse | None:
         if "HTTP_TRANSFER_ENCODING" in request.META:
             return error_response(411, "A request body needs a Content-Length header.")
         return None
-    if not str(raw_length).isdigit():
+    length = parse_whole_number(str(raw_length))
+    if length is None:
         return error_response(400, "Content-Length is not a number.")
-    if int(raw_length) > limit:
+    if length > limit:
         return _too_large(limit)
     encoding = request.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
     if encoding in ("", "identity"):

@@ -6,6 +6,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from apps.core.http import parse_whole_number
+
 
 class OpaqueCursorPagination(CursorPagination):
     page_size = 100
@@ -26,11 +28,12 @@ class OpaqueCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        limit = parse_whole_number(raw)
+        if limit is None or not 1 <= limit <= self.max_page_size:
             raise ValidationError(
                 {"limit": [f"Must be a whole number from 1 to {self.max_page_size}."]}
             )
-        return int(raw)
+        return limit
 
     def get_paginated_response(self, data):
         return Response({"results": data, "next": self.next_cursor()})

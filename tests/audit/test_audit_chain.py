@@ -124,6 +124,6 @@ def test_a_bad_cursor_is_a_400(admin_client):
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("limit", ["0", "1001", "-1", "ten"])
+@pytest.mark.parametrize("limit", ["0", "1001", "-1", "ten", "3³", "٣"])
 def test_a_bad_limit_is_a_400(admin_client, limit):
     assert admin_client.get(f"/api/v1/audit?limit={limit}").status_code == 400

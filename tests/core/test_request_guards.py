@@ -145,3 +145,10 @@ def test_an_anonymous_post_is_a_401_not_a_csrf_403():
     response = Client().post(ENDPOINT, {}, content_type="application/json")
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("length", ["1²", "-1", "ten", "1" * 40])
+def test_a_content_length_that_is_not_a_number_is_a_400(admin_key, length):
+    response = _post(admin_key, b"{}", CONTENT_LENGTH=length)
+
+    assert response.status_code == 400
