@@ -66,6 +66,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             expires_at=obj.expires_at,
             actor=selectors.request_actor(request),
         )
+        # The service made the row; the admin goes on with `obj` (change log, response_add).
         obj.__dict__.update(
             {f.attname: getattr(key, f.attname) for f in ApiKey._meta.concrete_fields}
         )

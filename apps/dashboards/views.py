@@ -3,6 +3,7 @@
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -38,7 +39,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "checks": core.readiness(),
         "heartbeat_age_s": round(time.time() - heartbeat, 1) if heartbeat is not None else None,
-        "queues": core.queue_depths(["ingest", "detect", "alerts", "maintenance"]),
+        "queues": core.queue_depths(settings.AIVMON_QUEUES),
     }
     if accounts.user_role(request.user) == Role.ADMIN:
         context["audit_events"] = audit.audit_event_list()[:RECENT_AUDIT_EVENTS]

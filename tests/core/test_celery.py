@@ -97,3 +97,21 @@ def test_beat_schedules_the_heartbeat_that_a_worker_runs(celery_worker, celery_b
     assert PeriodicTask.objects.filter(name="aivmon.core.heartbeat", enabled=True).exists(), (
         celery_beat.output_tail()
     )
+
+
+def test_task_counts_of_the_worker_reach_metrics(start_celery, tmp_path, monkeypatch, client):
+    # As under `make run`: every process writes to one directory that /metrics sums up.
+    (tmp_path / "prometheus").mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
+    worker = start_celery(
+        "worker", "worker", "--pool=solo", "-Q", QUEUES, "-n", f"test-{uuid.uuid4().hex[:8]}@%h"
+    )
+
+    tasks.heartbeat.apply_async(queue="maintenance")
+
+    counted = 'aivmon_celery_tasks_total{state="success",task="aivmon.core.heartbeat"} 1.0'
+    wait_for(
+        lambda: counted in client.get("/metrics").content.decode(),
+        what="the worker's task count in /metrics",
+        processes=[worker],
+    )
