@@ -9,6 +9,10 @@ from apps.core import views as core_views
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.audit.api.urls")),
+    path("", include("apps.metrics.api.urls")),
+    path("", include("apps.traces.api.urls")),
+    path("", include("apps.logs.api.urls")),
+    path("", include("apps.ingest.api.urls")),
 ]
 
 urlpatterns = [

@@ -31,6 +31,10 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.audit",
     "apps.accounts",
+    "apps.metrics",
+    "apps.traces",
+    "apps.logs",
+    "apps.ingest",
     "apps.dashboards",
 ]
 
