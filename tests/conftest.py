@@ -34,6 +34,11 @@ def _empty_redis(redis_server):
     redis_client().flushdb()
 
 
+@pytest.fixture(autouse=True)
+def _no_cached_api_keys():
+    services.api_key_cache_clear()
+
+
 @pytest.fixture
 def viewer(db):
     return UserFactory(username="vera", role="viewer")

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -185,6 +186,7 @@ def api_key_revoke(*, key: ApiKey, actor: Actor = SYSTEM) -> bool:
     now = timezone.now()
     with transaction.atomic():
         changed = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+        _key_cache.forget(key.prefix)
         if changed:
             audit_record(
                 action="api_key.revoked",
@@ -197,18 +199,55 @@ def api_key_revoke(*, key: ApiKey, actor: Actor = SYSTEM) -> bool:
 
 
 def api_key_authenticate(*, raw: str) -> ApiKey | None:
-    """Return the usable key that `raw` names, or None; the secret is compared in constant time."""
+    """Return the usable key that `raw` names, or None; the secret is compared in constant time.
+
+    Keys are cached in the process for AIVMON_API_KEY_CACHE_S seconds, so a busy client costs
+    no key query; a revocation reaches other processes within that time (this one at once).
+    """
     parts = raw.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX or len(parts[1]) != 8:
         return None
-    key = ApiKey.objects.select_related("owner").filter(prefix=parts[1]).first()
-    if key is None or not hmac.compare_digest(key.key_hash, api_key_hash(parts[2])):
+    key = _key_cache.get(parts[1])
+    if key is None:
+        key = ApiKey.objects.select_related("owner").filter(prefix=parts[1]).first()
+        if key is None:
+            return None
+        _key_cache.put(parts[1], key)
+    if not hmac.compare_digest(key.key_hash, api_key_hash(parts[2])):
         return None
     now = timezone.now()
     if not key.is_usable(now) or (key.owner is not None and not key.owner.is_active):
         return None
     _api_key_touch(key, now)
     return key
+
+
+class _KeyCache:
+    """Prefix → ApiKey for a few seconds, bounded in size; one per process."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: dict[str, tuple[float, ApiKey]] = {}
+        self._max_entries = max_entries
+
+    def get(self, prefix: str) -> ApiKey | None:
+        entry = self._entries.get(prefix)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, prefix: str, key: ApiKey) -> None:
+        if len(self._entries) >= self._max_entries:
+            self._entries.clear()
+        self._entries[prefix] = (time.monotonic() + settings.AIVMON_API_KEY_CACHE_S, key)
+
+    def forget(self, prefix: str) -> None:
+        self._entries.pop(prefix, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_key_cache = _KeyCache()
 
 
 def _api_key_touch(key: ApiKey, now: datetime) -> None:
@@ -261,3 +300,8 @@ def _audit_if_locked(username: str, ip: str, now: datetime, actor: Actor) -> Non
                 "window_s": settings.AIVMON_LOGIN_WINDOW_S,
             },
         )
+
+
+def api_key_cache_clear() -> None:
+    """Forget every cached key in this process (tests; after bulk changes to keys)."""
+    _key_cache.clear()

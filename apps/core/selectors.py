@@ -5,7 +5,8 @@ import logging
 from django.db import connection
 from redis.exceptions import RedisError
 
-from apps.core.constants import HEARTBEAT_KEY
+from apps.core.constants import HEARTBEAT_KEY, RETENTION_DEFAULTS
+from apps.core.models import RetentionPolicy
 from apps.core.redis import redis_client
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,12 @@ def queue_depths(queues: list[str]) -> dict[str, int]:
         return dict(zip(queues, pipe.execute(), strict=True))
     except RedisError:
         return {}
+
+
+def retention_days(key: str) -> int | None:
+    """Return how many days data of `key` is kept (None: forever), per RETENTION_DEFAULTS."""
+    found = list(RetentionPolicy.objects.filter(key=key).values_list("days", flat=True)[:1])
+    return found[0] if found else RETENTION_DEFAULTS[key][0]
 
 
 def readiness() -> dict[str, dict]:

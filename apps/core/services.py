@@ -2,7 +2,8 @@
 
 import time
 
-from apps.core.constants import HEARTBEAT_KEY
+from apps.core.constants import HEARTBEAT_KEY, RETENTION_DEFAULTS
+from apps.core.models import RetentionPolicy
 from apps.core.redis import redis_client
 
 
@@ -19,3 +20,11 @@ local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 """
+
+
+def retention_ensure_defaults() -> None:
+    """Create the retention policies that are missing, with DESIGN.md's defaults."""
+    for key, (days, description) in RETENTION_DEFAULTS.items():
+        RetentionPolicy.objects.get_or_create(
+            key=key, defaults={"days": days, "description": description}
+        )

@@ -109,6 +109,7 @@ def test_last_used_is_written_at_most_once_a_minute(make_key):
     client.get("/api/v1/me")
     unchanged = ApiKey.objects.get(pk=key.pk).last_used_at
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=first_use - timedelta(seconds=61))
+    services.api_key_cache_clear()  # as a process that has not seen the key yet
     client.get("/api/v1/me")
 
     assert first_use is not None and unchanged == first_use
@@ -183,3 +184,11 @@ def test_the_admin_action_revokes_keys(admin_client, make_key):
     )
 
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+
+
+def test_a_known_key_costs_no_query_after_the_first_request(make_key, django_assert_num_queries):
+    client = key_client(make_key("read"))
+    client.get("/api/v1/me")
+
+    with django_assert_num_queries(0):
+        assert client.get("/api/v1/me").status_code == 200
