@@ -34,6 +34,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include(api_v1)),
+    path("otlp/", include("apps.ingest.otlp_urls")),
     path("ui/", include("apps.dashboards.urls")),
     path("", RedirectView.as_view(pattern_name="dashboards:overview"), name="home"),
 ]

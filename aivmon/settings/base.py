@@ -128,6 +128,8 @@ LOGIN_REDIRECT_URL = "dashboards:overview"
 # Login protection: failures per username or per IP inside the window lock further attempts.
 AIVMON_LOGIN_MAX_FAILURES = env.int("AIVMON_LOGIN_MAX_FAILURES", default=5)
 AIVMON_LOGIN_WINDOW_S = env.int("AIVMON_LOGIN_WINDOW_S", default=15 * 60)
+# How long a process trusts a looked-up API key (revocations reach other processes this late).
+AIVMON_API_KEY_CACHE_S = env.int("AIVMON_API_KEY_CACHE_S", default=10)
 
 # --- Security (secure by default; local.py relaxes HTTPS for a laptop) ------------------------
 SECURE_SSL_REDIRECT = env.bool("AIVMON_SECURE_SSL_REDIRECT", default=True)
@@ -149,6 +151,12 @@ X_FRAME_OPTIONS = "DENY"
 AIVMON_TRUSTED_PROXIES = env.int("AIVMON_TRUSTED_PROXIES", default=0)
 AIVMON_MAX_BODY_BYTES = env.int("AIVMON_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = AIVMON_MAX_BODY_BYTES
+
+# --- Ingest ----------------------------------------------------------------------------------
+# Items with times outside [now - max age, now + max future] are refused.
+AIVMON_INGEST_MAX_AGE_S = env.int("AIVMON_INGEST_MAX_AGE_S", default=30 * 24 * 3600)
+AIVMON_INGEST_MAX_FUTURE_S = env.int("AIVMON_INGEST_MAX_FUTURE_S", default=600)
+AIVMON_MAX_SERIES_PER_METRIC = env.int("AIVMON_MAX_SERIES_PER_METRIC", default=10_000)
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -188,6 +196,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.ingest.schema.add_ingest_paths",
         "apps.core.schema.add_error_responses",
     ],
 }

@@ -1,0 +1,134 @@
+"""OpenAPI description of the ingest endpoints, which are plain Django views (no DRF)."""
+
+from typing import Any
+
+_OBJECT = {"type": "object", "additionalProperties": True}
+_TIME = {"oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}]}
+_ID32 = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+_ID16 = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
+
+_POINT = {
+    "type": "object",
+    "required": ["name", "type"],
+    "properties": {
+        "name": {"type": "string", "maxLength": 200},
+        "service": {"type": "string"},
+        "type": {"type": "string", "enum": ["counter", "gauge", "histogram", "timer"]},
+        "value": {"type": "number"},
+        "timestamp": _TIME,
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "count": {"type": "integer"},
+        "sum": {"type": "number"},
+        "buckets": {"type": "object", "additionalProperties": {"type": "integer"}},
+    },
+}
+_SPAN = {
+    "type": "object",
+    "required": ["trace_id", "span_id", "name", "start_time", "end_time"],
+    "properties": {
+        "trace_id": _ID32,
+        "span_id": _ID16,
+        "parent_span_id": {**_ID16, "nullable": True},
+        "name": {"type": "string"},
+        "service": {"type": "string"},
+        "kind": {
+            "type": "string",
+            "enum": ["unspecified", "internal", "server", "client", "producer", "consumer"],
+        },
+        "start_time": _TIME,
+        "end_time": _TIME,
+        "status": {"type": "string", "enum": ["OK", "ERROR", "TIMEOUT", "UNSET"]},
+        "attributes": _OBJECT,
+        "events": {"type": "array", "items": _OBJECT},
+    },
+}
+_LOG = {
+    "type": "object",
+    "properties": {
+        "timestamp": _TIME,
+        "severity": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "body": {"type": "string"},
+        "service": {"type": "string"},
+        "attributes": _OBJECT,
+        "trace_id": {**_ID32, "nullable": True},
+        "span_id": {**_ID16, "nullable": True},
+    },
+}
+_RESULT = {
+    "type": "object",
+    "required": ["accepted", "rejected", "errors"],
+    "properties": {
+        "accepted": {"type": "integer"},
+        "rejected": {"type": "integer"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "message"],
+                "properties": {"index": {"type": "integer"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+_SECURITY = [{"ApiKeyBearer": []}, {"ApiKeyHeader": []}]
+
+
+def _native(summary: str, list_key: str, item: dict) -> dict[str, Any]:
+    body = {
+        "type": "object",
+        "required": [list_key],
+        "properties": {"service": {"type": "string"}, list_key: {"type": "array", "items": item}},
+    }
+    result = {"application/json": {"schema": _RESULT}}
+    return {
+        "post": {
+            "operationId": f"ingest_{list_key}",
+            "summary": summary,
+            "tags": ["ingest"],
+            "security": _SECURITY,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "200": {"description": "At least one item was stored.", "content": result},
+                "400": {"description": "No item was stored.", "content": result},
+            },
+        }
+    }
+
+
+def _otlp(signal: str, message: str) -> dict[str, Any]:
+    content = {
+        "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {"schema": _OBJECT},
+    }
+    return {
+        "post": {
+            "operationId": f"otlp_{signal}",
+            "tags": ["otlp"],
+            "security": _SECURITY,
+            "summary": f"OTLP/HTTP {message} (protobuf or OTLP/JSON; hex ids)",
+            "requestBody": {"required": True, "content": content},
+            "responses": {
+                "200": {
+                    "description": f"{message}Response, with partial_success for "
+                    "refused items, in the request's encoding",
+                    "content": content,
+                }
+            },
+        }
+    }
+
+
+INGEST_PATHS = {
+    "/api/v1/ingest/metrics": _native("Store a batch of metric points", "points", _POINT),
+    "/api/v1/ingest/spans": _native("Store a batch of spans", "spans", _SPAN),
+    "/api/v1/ingest/logs": _native("Store a batch of log records", "logs", _LOG),
+    "/otlp/v1/metrics": _otlp("metrics", "ExportMetricsService"),
+    "/otlp/v1/traces": _otlp("traces", "ExportTraceService"),
+    "/otlp/v1/logs": _otlp("logs", "ExportLogsService"),
+}
+
+
+def add_ingest_paths(result, generator, request, public):
+    """Add the ingest endpoints to the generated schema."""
+    result.setdefault("paths", {}).update(INGEST_PATHS)
+    return result
