@@ -1,0 +1,56 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.pagination import OpaqueCursorPagination
+from apps.logs import selectors
+from apps.logs.api import params
+from apps.logs.api.serializers import LogRecordSerializer
+
+_TIME = "Epoch seconds or RFC 3339 (UTC when no offset is given)."
+
+
+class LogPagination(OpaqueCursorPagination):
+    ordering = ("-ts_ns", "-id")  # type: ignore[assignment]  # DRF takes a sequence
+
+
+class LogListView(APIView):
+    """Search log records, newest first.
+
+    `q` is plain words, all required, any letter case (punctuation only separates words).
+    `attr.<key>=<value>` (any number) matches a record attribute; "200" also matches the
+    number 200, "true" the boolean.
+    """
+
+    @extend_schema(
+        operation_id="logs_list",
+        parameters=[
+            OpenApiParameter("q", str, description="Words the body must all contain."),
+            OpenApiParameter("service", str, description="Only records from this service."),
+            OpenApiParameter(
+                "min_severity",
+                str,
+                description="TRACE, DEBUG, INFO, WARN, ERROR, FATAL or a number 0-24.",
+            ),
+            OpenApiParameter("trace_id", str, description="Only records of this trace."),
+            OpenApiParameter("start", str, description=f"At or after. {_TIME}"),
+            OpenApiParameter("end", str, description=f"At or before. {_TIME}"),
+            OpenApiParameter("limit", int, description="Page size, 1 to 1000 (default 100)."),
+            OpenApiParameter("cursor", str, description="The `next` of the previous page."),
+        ],
+        responses=inline_serializer(
+            "LogPage",
+            {
+                "results": LogRecordSerializer(many=True),
+                "next": serializers.CharField(allow_null=True),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = params.log_query(request.query_params)
+        records = selectors.log_record_list(**query.as_kwargs())
+        paginator = LogPagination()
+        page = paginator.paginate_queryset(records, request, view=self)
+        return paginator.get_paginated_response(LogRecordSerializer(page, many=True).data)

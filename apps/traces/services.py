@@ -1,0 +1,246 @@
+"""Writing spans: one transaction and a fixed number of queries per batch, whatever its size.
+
+The hot path stays off the ORM's per-object machinery: rows are plain lists, written with one
+`executemany` (SQLite) or one INSERT ... SELECT over a JSON array (PostgreSQL). A re-sent span
+is stored once (unique trace_id + span_id, ON CONFLICT DO NOTHING), and only the spans that
+were new are folded into their traces' summaries (apps.traces.summaries), so each span is
+counted once.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.db import connection, transaction
+from django.db.models import Q
+
+from apps.core.results import WriteResult
+from apps.traces.constants import (
+    MAX_NS,
+    NAME_MAX_LENGTH,
+    SERVICE_MAX_LENGTH,
+    SPAN_KINDS,
+    SPAN_STATUSES,
+)
+from apps.traces.models import Span, TraceSummary
+from apps.traces.summaries import NEW_SPAN_COLUMNS, NewSpan, summaries_fold
+
+
+@dataclass(slots=True)
+class SpanIn:
+    trace_id: str  # 32 lower-case hex
+    span_id: str  # 16 lower-case hex
+    parent_span_id: str | None
+    service: str
+    name: str
+    kind: str  # one of SPAN_KINDS
+    start_ns: int  # epoch nanoseconds
+    end_ns: int  # >= start_ns
+    status: str  # one of SPAN_STATUSES
+    status_message: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)  # [{"name","time_ns","attributes"}]
+    resource: dict[str, Any] = field(default_factory=dict)
+
+
+def spans_write(*, spans: list[SpanIn]) -> WriteResult:
+    """Store a batch of spans and bring their traces' summaries up to date, in one transaction."""
+    rows, rejected = _rows(spans)
+    if rows:
+        # One order for every batch, so that concurrent batches take row locks without deadlock.
+        rows.sort(key=lambda row: (row[0], row[1]))
+        with transaction.atomic():
+            new_spans = _insert_new_spans(rows)
+            if new_spans:
+                summaries_fold(new_spans)
+    return WriteResult(accepted=len(rows), rejected=rejected)
+
+
+# --- Rows ------------------------------------------------------------------------------------
+
+SPAN_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "service",
+    "name",
+    "kind",
+    "start_ns",
+    "end_ns",
+    "duration_ms",
+    "status",
+    "status_message",
+    "attributes",
+    "events",
+    "resource",
+)
+_TRACE_ID = re.compile(r"[0-9a-f]{32}").fullmatch
+_SPAN_ID = re.compile(r"[0-9a-f]{16}").fullmatch
+_STATUSES = frozenset(SPAN_STATUSES)
+
+
+class _Refused(ValueError):
+    """An item of the batch that cannot be stored; the message says why."""
+
+
+def _rows(spans: list[SpanIn]) -> tuple[list[list[Any]], list[tuple[int, str]]]:
+    rows: list[list[Any]] = []
+    rejected: list[tuple[int, str]] = []
+    for index, span in enumerate(spans):
+        try:
+            rows.append(_row(span))
+        except _Refused as exc:
+            rejected.append((index, str(exc)))
+    return rows, rejected
+
+
+def _row(span: SpanIn) -> list[Any]:
+    """Return the span as a row in SPAN_COLUMNS order, JSON columns as JSON text."""
+    _check(span)
+    return [
+        span.trace_id,
+        span.span_id,
+        span.parent_span_id or "",
+        _text(span.service)[:SERVICE_MAX_LENGTH],
+        _text(span.name)[:NAME_MAX_LENGTH],
+        span.kind,
+        span.start_ns,
+        span.end_ns,
+        (span.end_ns - span.start_ns) / 1e6,
+        span.status,
+        _text(span.status_message),
+        _json(span.attributes),
+        _json(span.events),
+        _json(span.resource),
+    ]
+
+
+def _check(span: SpanIn) -> None:
+    if not (_TRACE_ID(span.trace_id) and _SPAN_ID(span.span_id)):
+        raise _Refused("trace_id and span_id must be 32 and 16 lower-case hex digits")
+    if span.parent_span_id and not _SPAN_ID(span.parent_span_id):
+        raise _Refused("parent_span_id must be 16 lower-case hex digits")
+    if span.kind not in SPAN_KINDS:
+        raise _Refused(f"unknown span kind {span.kind!r}")
+    if span.status not in _STATUSES:
+        raise _Refused(f"unknown span status {span.status!r}")
+    if not (
+        isinstance(span.start_ns, int)
+        and isinstance(span.end_ns, int)
+        and 0 <= span.start_ns <= span.end_ns <= MAX_NS
+    ):
+        raise _Refused("start and end must be epoch nanoseconds with end >= start")
+
+
+def _text(value: str) -> str:
+    # PostgreSQL refuses NUL in text; drop it on every database so that both store the same.
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def _json(value: Any) -> str:
+    """Return `value` as JSON text (without NUL characters), or refuse the item."""
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError as exc:
+        raise _Refused(f"not JSON-serialisable: {exc}") from exc
+    if b"\\u0000" in encoded:
+        encoded = orjson.dumps(_without_nul(value))
+    return encoded.decode()
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {_text(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(item) for item in value]
+    return value
+
+
+# --- Inserting -------------------------------------------------------------------------------
+
+
+def _insert_new_spans(rows: list[list[Any]]) -> list[NewSpan]:
+    """Insert the rows, skipping spans already stored; return the spans that were new."""
+    if connection.vendor == "postgresql":
+        return _insert_new_spans_postgresql(rows)
+    return _insert_new_spans_sqlite(rows)
+
+
+def _insert_new_spans_sqlite(rows: list[list[Any]]) -> list[NewSpan]:
+    # SQLite has one writer at a time (the transaction began IMMEDIATE), so the rows past the
+    # highest id before the insert are exactly the ones this insert stored. (Were it DEFERRED,
+    # a writer slipping in between would make the insert fail with SQLITE_BUSY, not miscount.)
+    table, columns = Span._meta.db_table, ", ".join(SPAN_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(SPAN_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+        (last_id,) = cursor.fetchone()
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+            " ON CONFLICT (trace_id, span_id) DO NOTHING",
+            rows,
+        )
+        cursor.execute(
+            f"SELECT {', '.join(NEW_SPAN_COLUMNS)} FROM {table} WHERE id > %s",  # noqa: S608
+            [last_id],
+        )
+        return cursor.fetchall()
+
+
+_PG_CASTS = {
+    "start_ns": "::bigint",
+    "end_ns": "::bigint",
+    "duration_ms": "::double precision",
+    "attributes": "::jsonb",
+    "events": "::jsonb",
+    "resource": "::jsonb",
+}
+
+
+def _insert_new_spans_postgresql(rows: list[list[Any]]) -> list[NewSpan]:
+    # One statement for the whole batch: the rows travel as one JSON array, and RETURNING names
+    # the spans stored by this statement (a concurrent duplicate waits, then is skipped).
+    table = Span._meta.db_table
+    values = ", ".join(
+        f"(e->>{i}){_PG_CASTS.get(column, '')}" for i, column in enumerate(SPAN_COLUMNS)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(SPAN_COLUMNS)})"  # noqa: S608
+            f" SELECT {values} FROM jsonb_array_elements(%s::jsonb) AS e"
+            " ON CONFLICT (trace_id, span_id) DO NOTHING"
+            f" RETURNING {', '.join(NEW_SPAN_COLUMNS)}",
+            [orjson.dumps(rows).decode()],
+        )
+        return cursor.fetchall()
+
+
+# --- Pruning ---------------------------------------------------------------------------------
+
+PRUNE_MAX_TRACES = 10_000  # trace ids go to the database as parameters: stay well inside limits
+
+
+def traces_prune(*, before_ns: int | None, error_before_ns: int | None, limit: int = 1000) -> int:
+    """Delete up to `limit` traces (spans and summary) that started before their cutoff: traces
+    with an error keep until `error_before_ns` (None keeps them). Return how many; call again
+    until it answers 0."""
+    old = Q()
+    if before_ns is not None:
+        old |= Q(start_ns__lt=before_ns, error_count=0)
+    if error_before_ns is not None:
+        old |= Q(start_ns__lt=error_before_ns, error_count__gt=0)
+    if not old:
+        return 0
+    limit = min(limit, PRUNE_MAX_TRACES)
+    with transaction.atomic():
+        trace_ids = list(
+            TraceSummary.objects.filter(old)
+            .order_by("start_ns")
+            .values_list("trace_id", flat=True)[:limit]
+        )
+        Span.objects.filter(trace_id__in=trace_ids).delete()
+        TraceSummary.objects.filter(trace_id__in=trace_ids).delete()
+    return len(trace_ids)
