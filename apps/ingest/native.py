@@ -11,6 +11,7 @@ from apps.ingest.constants import (
     DEFAULT_SERVICE,
     MAX_BODY_LEN,
     MAX_NAME_LEN,
+    MAX_SERVICE_LEN,
     NATIVE_METRIC_TYPES,
     SPAN_KINDS,
     SPAN_STATUSES,
@@ -42,7 +43,7 @@ def batch_items(payload: Any, list_key: str) -> tuple[str, list]:
     service = payload.get("service", DEFAULT_SERVICE)
     if not isinstance(service, str) or not service:
         raise ItemError('"service" must be a non-empty string')
-    return check.truncate(service, MAX_NAME_LEN), items
+    return check.truncate(service, MAX_SERVICE_LEN), items
 
 
 def decode(items: list, build: Callable[[dict], Any]) -> Batch:
@@ -60,7 +61,7 @@ def decode(items: list, build: Callable[[dict], Any]) -> Batch:
 
 
 def _service(raw: dict, default: str) -> str:
-    return check.text(raw.get("service", default), "service", MAX_NAME_LEN, required=True)
+    return check.text(raw.get("service", default), "service", MAX_SERVICE_LEN, required=True)
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -136,9 +137,7 @@ def span(raw: dict, *, service: str, now_ns: int, rules: Ruleset) -> SpanIn:
     return SpanIn(
         trace_id=check.hex_id(raw.get("trace_id"), 32, "trace_id"),
         span_id=check.hex_id(raw.get("span_id"), 16, "span_id"),
-        parent_span_id=check.hex_id(
-            raw.get("parent_span_id"), 16, "parent_span_id", required=False
-        ),
+        parent_span_id=check.optional_hex_id(raw.get("parent_span_id"), 16, "parent_span_id"),
         service=_service(raw, service),
         name=check.text(raw.get("name"), "name", MAX_NAME_LEN, required=True),
         kind=kind,
@@ -188,8 +187,8 @@ def log_record(raw: dict, *, service: str, now_ns: int, rules: Ruleset) -> LogIn
         body=rules.text(check.truncate(body, MAX_BODY_LEN)),
         service=_service(raw, service),
         attributes=rules.attributes(check.attributes(raw.get("attributes"))),
-        trace_id=check.hex_id(raw.get("trace_id"), 32, "trace_id", required=False),
-        span_id=check.hex_id(raw.get("span_id"), 16, "span_id", required=False),
+        trace_id=check.optional_hex_id(raw.get("trace_id"), 32, "trace_id"),
+        span_id=check.optional_hex_id(raw.get("span_id"), 16, "span_id"),
     )
 
 

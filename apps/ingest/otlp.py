@@ -15,7 +15,13 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
 from apps.ingest import validation as check
-from apps.ingest.constants import DEFAULT_SERVICE, MAX_BODY_LEN, MAX_NAME_LEN, SPAN_KINDS
+from apps.ingest.constants import (
+    DEFAULT_SERVICE,
+    MAX_BODY_LEN,
+    MAX_NAME_LEN,
+    MAX_SERVICE_LEN,
+    SPAN_KINDS,
+)
 from apps.ingest.scrub import Ruleset
 from apps.ingest.validation import ItemError
 from apps.logs.constants import severity_text_for
@@ -118,7 +124,7 @@ def key_values(pairs: Iterable[Any]) -> dict[str, Any]:
 def service_of(resource: Any) -> str:
     for pair in resource.attributes:
         if pair.key == "service.name" and pair.value.string_value:
-            return check.truncate(pair.value.string_value, MAX_NAME_LEN)
+            return check.truncate(pair.value.string_value, MAX_SERVICE_LEN)
     return DEFAULT_SERVICE
 
 
@@ -275,9 +281,7 @@ def _span(span: Any, service: str, resource: dict, now_ns: int, rules: Ruleset) 
     return SpanIn(
         trace_id=check.hex_id(span.trace_id.hex(), 32, "trace_id"),
         span_id=check.hex_id(span.span_id.hex(), 16, "span_id"),
-        parent_span_id=check.hex_id(
-            span.parent_span_id.hex(), 16, "parent_span_id", required=False
-        ),
+        parent_span_id=check.optional_hex_id(span.parent_span_id.hex(), 16, "parent_span_id"),
         service=service,
         name=check.text(span.name, "name", MAX_NAME_LEN),
         kind=SPAN_KINDS[span.kind] if 0 <= span.kind < len(SPAN_KINDS) else "unspecified",
@@ -331,6 +335,6 @@ def _log(record: Any, service: str, resource: dict, now_ns: int, rules: Ruleset)
         service=service,
         attributes=rules.attributes(check.attributes(key_values(record.attributes))),
         resource=resource,
-        trace_id=check.hex_id(record.trace_id.hex(), 32, "trace_id", required=False),
-        span_id=check.hex_id(record.span_id.hex(), 16, "span_id", required=False),
+        trace_id=check.optional_hex_id(record.trace_id.hex(), 32, "trace_id"),
+        span_id=check.optional_hex_id(record.span_id.hex(), 16, "span_id"),
     )

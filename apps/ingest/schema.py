@@ -70,7 +70,7 @@ _RESULT = {
         },
     },
 }
-_SECURITY = [{"ApiKeyBearer": []}, {"ApiKeyHeader": []}]
+_SECURITY: list[dict[str, list]] = [{"ApiKeyBearer": []}, {"ApiKeyHeader": []}]
 
 
 def _native(summary: str, list_key: str, item: dict) -> dict[str, Any]:

@@ -133,18 +133,22 @@ def now_ns() -> int:
     return time.time_ns()
 
 
-def hex_id(raw: Any, length: int, field: str, *, required: bool = True) -> str | None:
-    """Return a lower-case hex id of exactly `length` characters (all zeros counts as absent)."""
-    if raw in (None, "") and not required:
+def hex_id(raw: Any, length: int, field: str) -> str:
+    """Return a lower-case hex id of exactly `length` characters, not all zeros."""
+    value = optional_hex_id(raw, length, field)
+    if value is None:
+        raise ItemError(f"{field}: must be {length} hex characters, not all zeros")
+    return value
+
+
+def optional_hex_id(raw: Any, length: int, field: str) -> str | None:
+    """Like hex_id, but absent, empty or all zeros (OTLP's "no id") give None."""
+    if raw is None or raw == "":
         return None
     if not isinstance(raw, str) or len(raw) != length or not HEX.match(raw.lower()):
         raise ItemError(f"{field}: must be {length} hex characters")
     value = raw.lower()
-    if value == "0" * length:
-        if required:
-            raise ItemError(f"{field}: must not be all zeros")
-        return None
-    return value
+    return None if value == "0" * length else value
 
 
 def text(raw: Any, field: str, max_len: int, *, required: bool = False) -> str:

@@ -3,13 +3,16 @@
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import orjson
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -21,7 +24,7 @@ from apps.core.errors import error_response
 from apps.core.results import WriteResult
 from apps.ingest import native, otlp
 from apps.ingest.metrics import INGEST_ITEMS
-from apps.ingest.scrub import ruleset
+from apps.ingest.scrub import Ruleset, ruleset
 from apps.ingest.validation import ItemError, now_ns
 from apps.logs.services import logs_write
 from apps.metrics.services import points_write
@@ -68,106 +71,104 @@ def _write(write: Callable[..., WriteResult], items: list) -> WriteResult | Http
         )
 
 
+# --- the three signals ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signal:
+    """How one kind of telemetry is decoded (OTLP and native) and stored."""
+
+    name: str
+    list_key: str
+    otlp_request: type[Message]
+    otlp_response: type[Message]
+    partial_field: str
+    otlp_decode: Callable[[Message, int, Ruleset], otlp.Decoded]
+    native_build: Callable[..., Any]
+    write: Callable[[list], WriteResult]
+
+
+METRICS = Signal(
+    "metrics",
+    "points",
+    metrics_service_pb2.ExportMetricsServiceRequest,
+    metrics_service_pb2.ExportMetricsServiceResponse,
+    "rejected_data_points",
+    lambda message, now, rules: otlp.metric_points(message, now_ns=now),
+    lambda raw, *, service, now, rules: native.metric_point(raw, service=service, now_ns=now),
+    lambda items: points_write(points=items),
+)
+SPANS = Signal(
+    "spans",
+    "spans",
+    trace_service_pb2.ExportTraceServiceRequest,
+    trace_service_pb2.ExportTraceServiceResponse,
+    "rejected_spans",
+    lambda message, now, rules: otlp.spans(message, now_ns=now, rules=rules),
+    lambda raw, *, service, now, rules: native.span(raw, service=service, now_ns=now, rules=rules),
+    lambda items: spans_write(spans=items),
+)
+LOGS = Signal(
+    "logs",
+    "logs",
+    logs_service_pb2.ExportLogsServiceRequest,
+    logs_service_pb2.ExportLogsServiceResponse,
+    "rejected_log_records",
+    lambda message, now, rules: otlp.log_records(message, now_ns=now, rules=rules),
+    lambda raw, *, service, now, rules: native.log_record(
+        raw, service=service, now_ns=now, rules=rules
+    ),
+    lambda items: logs_write(logs=items),
+)
+
+
 # --- OTLP/HTTP -------------------------------------------------------------------------------
 
 
-def _otlp(
-    request: HttpRequest,
-    *,
-    signal: str,
-    request_class,
-    response_class,
-    partial_field,
-    decode,
-    write,
-) -> HttpResponse:
+def _otlp(request: HttpRequest, signal: Signal) -> HttpResponse:
     refusal = _refusal(request, types=(PROTOBUF, JSON))
     if refusal is not None:
         return refusal
     as_json = request.content_type == JSON
     try:
-        message = otlp.parse(request.body, is_json=as_json, message_class=request_class)
+        message = otlp.parse(request.body, is_json=as_json, message_class=signal.otlp_request)
     except otlp.BadRequest as exc:
         return error_response(400, str(exc))
-    decoded = decode(message)
-    result = _write(write, decoded.items)
+    decoded = signal.otlp_decode(message, now_ns(), ruleset())
+    result = _write(signal.write, decoded.items)
     if isinstance(result, HttpResponse):
         return result
     rejected = decoded.rejected + len(result.rejected)
-    reasons = decoded.reasons + [message for _, message in result.rejected[:10]]
-    _count(signal, result.accepted, rejected)
-    response = response_class()
+    reasons = decoded.reasons + [reason for _, reason in result.rejected[:10]]
+    _count(signal.name, result.accepted, rejected)
+    response = signal.otlp_response()
     if rejected:
-        setattr(response.partial_success, partial_field, rejected)
+        setattr(response.partial_success, signal.partial_field, rejected)
         response.partial_success.error_message = "; ".join(reasons[:10])
     body, content_type = otlp.answer(response, as_json=as_json)
     return HttpResponse(body, content_type=content_type)
 
 
-@csrf_exempt
-@require_POST
-def otlp_metrics(request: HttpRequest) -> HttpResponse:
-    """Receive an OTLP ExportMetricsServiceRequest."""
-    return _otlp(
-        request,
-        signal="metrics",
-        request_class=metrics_service_pb2.ExportMetricsServiceRequest,
-        response_class=metrics_service_pb2.ExportMetricsServiceResponse,
-        partial_field="rejected_data_points",
-        decode=lambda message: otlp.metric_points(message, now_ns=now_ns()),
-        write=lambda items: points_write(points=items),
-    )
-
-
-@csrf_exempt
-@require_POST
-def otlp_traces(request: HttpRequest) -> HttpResponse:
-    """Receive an OTLP ExportTraceServiceRequest."""
-    return _otlp(
-        request,
-        signal="spans",
-        request_class=trace_service_pb2.ExportTraceServiceRequest,
-        response_class=trace_service_pb2.ExportTraceServiceResponse,
-        partial_field="rejected_spans",
-        decode=lambda message: otlp.spans(message, now_ns=now_ns(), rules=ruleset()),
-        write=lambda items: spans_write(spans=items),
-    )
-
-
-@csrf_exempt
-@require_POST
-def otlp_logs(request: HttpRequest) -> HttpResponse:
-    """Receive an OTLP ExportLogsServiceRequest."""
-    return _otlp(
-        request,
-        signal="logs",
-        request_class=logs_service_pb2.ExportLogsServiceRequest,
-        response_class=logs_service_pb2.ExportLogsServiceResponse,
-        partial_field="rejected_log_records",
-        decode=lambda message: otlp.log_records(message, now_ns=now_ns(), rules=ruleset()),
-        write=lambda items: logs_write(logs=items),
-    )
-
-
 # --- native JSON batches ---------------------------------------------------------------------
 
 
-def _native(request: HttpRequest, *, signal: str, list_key: str, build, write) -> HttpResponse:
+def _native(request: HttpRequest, signal: Signal) -> HttpResponse:
     refusal = _refusal(request, types=(JSON,))
     if refusal is not None:
         return refusal
     try:
-        service, raw_items = native.batch_items(orjson.loads(request.body), list_key)
+        service, raw_items = native.batch_items(orjson.loads(request.body), signal.list_key)
     except orjson.JSONDecodeError as exc:
         return error_response(400, f"Malformed JSON: {exc}")
     except ItemError as exc:
         return error_response(400, str(exc))
-    batch = native.decode(raw_items, partial(build, service=service))
-    result = _write(write, batch.items)
+    build = partial(signal.native_build, service=service, now=now_ns(), rules=ruleset())
+    batch = native.decode(raw_items, build)
+    result = _write(signal.write, batch.items)
     if isinstance(result, HttpResponse):
         return result
-    errors = batch.errors + [(batch.positions[i], message) for i, message in result.rejected]
-    _count(signal, result.accepted, len(errors))
+    errors = batch.errors + [(batch.positions[i], reason) for i, reason in result.rejected]
+    _count(signal.name, result.accepted, len(errors))
     body = {
         "accepted": result.accepted,
         "rejected": len(errors),
@@ -176,43 +177,23 @@ def _native(request: HttpRequest, *, signal: str, list_key: str, build, write) -
     return JsonResponse(body, status=200 if result.accepted else 400)
 
 
-@csrf_exempt
-@require_POST
-def native_metrics(request: HttpRequest) -> HttpResponse:
-    """Receive a native batch of metric points."""
-    return _native(
-        request,
-        signal="metrics",
-        list_key="points",
-        build=partial(native.metric_point, now_ns=now_ns()),
-        write=lambda items: points_write(points=items),
-    )
+def _endpoint(handle: Callable[[HttpRequest, Signal], HttpResponse], signal: Signal, doc: str):
+    @csrf_exempt
+    @require_POST
+    def view(request: HttpRequest) -> HttpResponse:
+        return handle(request, signal)
+
+    view.__doc__ = doc
+    view.__name__ = f"{handle.__name__.strip('_')}_{signal.name}"
+    return view
 
 
-@csrf_exempt
-@require_POST
-def native_spans(request: HttpRequest) -> HttpResponse:
-    """Receive a native batch of spans."""
-    return _native(
-        request,
-        signal="spans",
-        list_key="spans",
-        build=partial(native.span, now_ns=now_ns(), rules=ruleset()),
-        write=lambda items: spans_write(spans=items),
-    )
-
-
-@csrf_exempt
-@require_POST
-def native_logs(request: HttpRequest) -> HttpResponse:
-    """Receive a native batch of log records."""
-    return _native(
-        request,
-        signal="logs",
-        list_key="logs",
-        build=partial(native.log_record, now_ns=now_ns(), rules=ruleset()),
-        write=lambda items: logs_write(logs=items),
-    )
+otlp_metrics = _endpoint(_otlp, METRICS, "Receive an OTLP ExportMetricsServiceRequest.")
+otlp_traces = _endpoint(_otlp, SPANS, "Receive an OTLP ExportTraceServiceRequest.")
+otlp_logs = _endpoint(_otlp, LOGS, "Receive an OTLP ExportLogsServiceRequest.")
+native_metrics = _endpoint(_native, METRICS, "Receive a native batch of metric points.")
+native_spans = _endpoint(_native, SPANS, "Receive a native batch of spans.")
+native_logs = _endpoint(_native, LOGS, "Receive a native batch of log records.")
 
 
 def _count(signal: str, accepted: int, rejected: int) -> None:
