@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint system-deps clean
+.PHONY: run test lint bench system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ system-deps:
 
 test: $(VENV)/.installed-dev system-deps
 	scripts/test.sh
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.ingest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

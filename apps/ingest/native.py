@@ -67,12 +67,12 @@ def _service(raw: dict, default: str) -> str:
 # --- metrics ---------------------------------------------------------------------------------
 
 
-def metric_point(raw: dict, *, service: str, now_ns: int) -> PointIn:
+def metric_point(raw: dict, *, service: str, clock: check.Clock) -> PointIn:
     raw_type = raw.get("type")
     kind = NATIVE_METRIC_TYPES.get(raw_type) if isinstance(raw_type, str) else None
     if kind is None:
         raise ItemError("type: must be counter, gauge, histogram or timer")
-    ts_ns = check.timestamp_ns(raw.get("timestamp"), "timestamp", now_ns=now_ns, default_now=True)
+    ts_ns = check.timestamp_ns(raw.get("timestamp"), "timestamp", clock=clock, default_now=True)
     point = PointIn(
         name=check.metric_name(raw.get("name")),
         type=kind,
@@ -123,9 +123,9 @@ def _bound(le: str) -> float:
 # --- spans -----------------------------------------------------------------------------------
 
 
-def span(raw: dict, *, service: str, now_ns: int, rules: Ruleset) -> SpanIn:
-    start_ns = check.timestamp_ns(raw.get("start_time"), "start_time", now_ns=now_ns)
-    end_ns = check.timestamp_ns(raw.get("end_time"), "end_time", now_ns=now_ns)
+def span(raw: dict, *, service: str, clock: check.Clock, rules: Ruleset) -> SpanIn:
+    start_ns = check.timestamp_ns(raw.get("start_time"), "start_time", clock=clock)
+    end_ns = check.timestamp_ns(raw.get("end_time"), "end_time", clock=clock)
     if end_ns < start_ns:
         raise ItemError("end_time is before start_time")
     kind = raw.get("kind", "unspecified")
@@ -146,7 +146,7 @@ def span(raw: dict, *, service: str, now_ns: int, rules: Ruleset) -> SpanIn:
         status=status,
         status_message=check.text(raw.get("status_message"), "status_message", MAX_NAME_LEN),
         attributes=rules.attributes(check.attributes(raw.get("attributes"))),
-        events=[_event(event, rules, now_ns) for event in _list(raw.get("events"), "events")],
+        events=[_event(event, rules, clock) for event in _list(raw.get("events"), "events")],
     )
 
 
@@ -158,13 +158,13 @@ def _list(raw: Any, field: str) -> list:
     return raw
 
 
-def _event(raw: Any, rules: Ruleset, now_ns: int) -> dict[str, Any]:
+def _event(raw: Any, rules: Ruleset, clock: check.Clock) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ItemError("events: each event must be an object")
     return {
         "name": check.text(raw.get("name"), "events.name", MAX_NAME_LEN, required=True),
         "time_ns": check.timestamp_ns(
-            raw.get("timestamp"), "events.timestamp", now_ns=now_ns, default_now=True
+            raw.get("timestamp"), "events.timestamp", clock=clock, default_now=True
         ),
         "attributes": rules.attributes(check.attributes(raw.get("attributes"))),
     }
@@ -173,15 +173,13 @@ def _event(raw: Any, rules: Ruleset, now_ns: int) -> dict[str, Any]:
 # --- logs ------------------------------------------------------------------------------------
 
 
-def log_record(raw: dict, *, service: str, now_ns: int, rules: Ruleset) -> LogIn:
+def log_record(raw: dict, *, service: str, clock: check.Clock, rules: Ruleset) -> LogIn:
     number, text = _severity(raw.get("severity", "INFO"))
     body = raw.get("body", "")
     if not isinstance(body, str):
         raise ItemError("body: must be a string")
     return LogIn(
-        ts_ns=check.timestamp_ns(
-            raw.get("timestamp"), "timestamp", now_ns=now_ns, default_now=True
-        ),
+        ts_ns=check.timestamp_ns(raw.get("timestamp"), "timestamp", clock=clock, default_now=True),
         severity_number=number,
         severity_text=text,
         body=rules.text(check.truncate(body, MAX_BODY_LEN)),

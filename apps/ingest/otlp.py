@@ -131,38 +131,42 @@ def service_of(resource: Any) -> str:
 # --- metrics ---------------------------------------------------------------------------------
 
 
-def metric_points(request: Message, *, now_ns: int) -> Decoded:
+def metric_points(request: Message, *, clock: check.Clock) -> Decoded:
     """Flatten every data point of an ExportMetricsServiceRequest into PointIn items."""
     decoded = Decoded()
     for resource_metrics in request.resource_metrics:
         service = service_of(resource_metrics.resource)
         for scope_metrics in resource_metrics.scope_metrics:
             for metric in scope_metrics.metrics:
-                for point in _metric_points(metric, service, now_ns, decoded):
+                for point in _metric_points(metric, service, clock, decoded):
                     decoded.items.append(point)
     return decoded
 
 
-def _metric_points(metric: Any, service: str, now_ns: int, decoded: Decoded) -> Iterator[PointIn]:
+def _metric_points(
+    metric: Any, service: str, clock: check.Clock, decoded: Decoded
+) -> Iterator[PointIn]:
     kind = metric.WhichOneof("data")
     data_points = getattr(metric, kind).data_points if kind else []
     for data_point in data_points:
         try:
             name = check.metric_name(metric.name)
-            yield _POINT_BUILDERS[kind](metric, data_point, name, service, now_ns)
+            yield _POINT_BUILDERS[kind](metric, data_point, name, service, clock)
         except ItemError as exc:
             decoded.refuse(f"{metric.name[:60]}: {exc}")
 
 
-def _base(name: str, kind: str, service: str, data_point: Any, now_ns: int, unit: str) -> dict:
-    ts_ns = data_point.time_unix_nano or now_ns
+def _base(
+    name: str, kind: str, service: str, data_point: Any, clock: check.Clock, unit: str
+) -> dict:
+    ts_ns = data_point.time_unix_nano or clock.now_ns
     return {
         "name": name,
         "type": kind,
         "service": service,
         "unit": unit,
         "labels": check.labels(key_values(data_point.attributes)),
-        "ts_ms": check.in_window(ts_ns, "time_unix_nano", now_ns=now_ns) // 1_000_000,
+        "ts_ms": check.in_window(ts_ns, "time_unix_nano", clock=clock) // 1_000_000,
     }
 
 
@@ -176,28 +180,28 @@ def _temporality(code: int) -> str:
     return "delta" if code == 1 else "cumulative"
 
 
-def _sum_point(metric, data_point, name, service, now_ns) -> PointIn:
+def _sum_point(metric, data_point, name, service, clock) -> PointIn:
     kind = "counter" if metric.sum.is_monotonic else "gauge"
     return PointIn(
-        **_base(name, kind, service, data_point, now_ns, metric.unit),
+        **_base(name, kind, service, data_point, clock, metric.unit),
         value=_number(data_point),
         temporality=_temporality(metric.sum.aggregation_temporality),
     )
 
 
-def _gauge_point(metric, data_point, name, service, now_ns) -> PointIn:
+def _gauge_point(metric, data_point, name, service, clock) -> PointIn:
     return PointIn(
-        **_base(name, "gauge", service, data_point, now_ns, metric.unit), value=_number(data_point)
+        **_base(name, "gauge", service, data_point, clock, metric.unit), value=_number(data_point)
     )
 
 
-def _histogram_point(metric, data_point, name, service, now_ns) -> PointIn:
+def _histogram_point(metric, data_point, name, service, clock) -> PointIn:
     bounds = [check.finite(b, "explicit_bounds") for b in data_point.explicit_bounds]
     counts = list(data_point.bucket_counts) or [data_point.count]
     if counts and len(counts) != len(bounds) + 1:
         raise ItemError("bucket_counts must have one more entry than explicit_bounds")
     return PointIn(
-        **_base(name, "histogram", service, data_point, now_ns, metric.unit),
+        **_base(name, "histogram", service, data_point, clock, metric.unit),
         count=data_point.count,
         sum=check.finite(data_point.sum, "sum"),
         bounds=bounds,
@@ -206,10 +210,10 @@ def _histogram_point(metric, data_point, name, service, now_ns) -> PointIn:
     )
 
 
-def _exponential_point(metric, data_point, name, service, now_ns) -> PointIn:
+def _exponential_point(metric, data_point, name, service, clock) -> PointIn:
     bounds, counts = exponential_to_explicit(data_point)
     return PointIn(
-        **_base(name, "histogram", service, data_point, now_ns, metric.unit),
+        **_base(name, "histogram", service, data_point, clock, metric.unit),
         count=data_point.count,
         sum=check.finite(data_point.sum, "sum"),
         bounds=bounds,
@@ -234,13 +238,13 @@ def exponential_to_explicit(data_point: Any) -> tuple[list[float], list[int]]:
     return [bound for bound, _ in buckets], [count for _, count in buckets] + [0]
 
 
-def _summary_point(metric, data_point, name, service, now_ns) -> PointIn:
+def _summary_point(metric, data_point, name, service, clock) -> PointIn:
     quantiles = {
         repr(q.quantile): check.finite(q.value, "quantile value")
         for q in data_point.quantile_values
     }
     return PointIn(
-        **_base(name, "summary", service, data_point, now_ns, metric.unit),
+        **_base(name, "summary", service, data_point, clock, metric.unit),
         count=data_point.count,
         sum=check.finite(data_point.sum, "sum"),
         quantiles=quantiles,
@@ -259,7 +263,7 @@ _POINT_BUILDERS = {
 # --- traces ----------------------------------------------------------------------------------
 
 
-def spans(request: Message, *, now_ns: int, rules: Ruleset) -> Decoded:
+def spans(request: Message, *, clock: check.Clock, rules: Ruleset) -> Decoded:
     """Turn every span of an ExportTraceServiceRequest into a SpanIn."""
     decoded = Decoded()
     for resource_spans in request.resource_spans:
@@ -268,14 +272,14 @@ def spans(request: Message, *, now_ns: int, rules: Ruleset) -> Decoded:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 try:
-                    decoded.items.append(_span(span, service, resource, now_ns, rules))
+                    decoded.items.append(_span(span, service, resource, clock, rules))
                 except ItemError as exc:
                     decoded.refuse(f"span {span.name[:60]!r}: {exc}")
     return decoded
 
 
-def _span(span: Any, service: str, resource: dict, now_ns: int, rules: Ruleset) -> SpanIn:
-    start_ns = check.in_window(span.start_time_unix_nano, "start_time_unix_nano", now_ns=now_ns)
+def _span(span: Any, service: str, resource: dict, clock: check.Clock, rules: Ruleset) -> SpanIn:
+    start_ns = check.in_window(span.start_time_unix_nano, "start_time_unix_nano", clock=clock)
     if span.end_time_unix_nano < start_ns:
         raise ItemError("end_time_unix_nano is before start_time_unix_nano")
     return SpanIn(
@@ -306,7 +310,7 @@ def _event(event: Any, rules: Ruleset) -> dict[str, Any]:
 # --- logs ------------------------------------------------------------------------------------
 
 
-def log_records(request: Message, *, now_ns: int, rules: Ruleset) -> Decoded:
+def log_records(request: Message, *, clock: check.Clock, rules: Ruleset) -> Decoded:
     """Turn every record of an ExportLogsServiceRequest into a LogIn."""
     decoded = Decoded()
     for resource_logs in request.resource_logs:
@@ -315,20 +319,20 @@ def log_records(request: Message, *, now_ns: int, rules: Ruleset) -> Decoded:
         for scope_logs in resource_logs.scope_logs:
             for record in scope_logs.log_records:
                 try:
-                    decoded.items.append(_log(record, service, resource, now_ns, rules))
+                    decoded.items.append(_log(record, service, resource, clock, rules))
                 except ItemError as exc:
                     decoded.refuse(f"log record: {exc}")
     return decoded
 
 
-def _log(record: Any, service: str, resource: dict, now_ns: int, rules: Ruleset) -> LogIn:
-    ts_ns = record.time_unix_nano or record.observed_time_unix_nano or now_ns
+def _log(record: Any, service: str, resource: dict, clock: check.Clock, rules: Ruleset) -> LogIn:
+    ts_ns = record.time_unix_nano or record.observed_time_unix_nano or clock.now_ns
     body = any_value(record.body)
     if not isinstance(body, str):
         body = "" if body is None else orjson.dumps(body).decode()
     number = record.severity_number if 0 <= record.severity_number <= 24 else 0
     return LogIn(
-        ts_ns=check.in_window(ts_ns, "time_unix_nano", now_ns=now_ns),
+        ts_ns=check.in_window(ts_ns, "time_unix_nano", clock=clock),
         severity_number=number,
         severity_text=check.truncate(record.severity_text, 32) or severity_text_for(number),
         body=rules.text(check.truncate(body, MAX_BODY_LEN)),

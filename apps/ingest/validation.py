@@ -4,6 +4,7 @@ for a person; the decoders turn it into that item's rejection."""
 import math
 import re
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -93,15 +94,37 @@ def count(raw: Any, field: str) -> int:
     return raw
 
 
-def timestamp_ns(raw: Any, field: str, *, now_ns: int, default_now: bool = False) -> int:
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The time a batch arrived and the window its items' times must fall in."""
+
+    now_ns: int
+    oldest_ns: int
+    newest_ns: int
+
+
+def clock(now_ns: int | None = None) -> Clock:
+    """Return the clock for one batch (settings are read once per batch, not per item)."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    return Clock(
+        now_ns,
+        now_ns - settings.AIVMON_INGEST_MAX_AGE_S * 1_000_000_000,
+        now_ns + settings.AIVMON_INGEST_MAX_FUTURE_S * 1_000_000_000,
+    )
+
+
+def timestamp_ns(raw: Any, field: str, *, clock: Clock, default_now: bool = False) -> int:
     """Return epoch nanoseconds from epoch seconds (number) or RFC 3339 (string), in window."""
     if raw is None and default_now:
-        return now_ns
+        return clock.now_ns
     if isinstance(raw, str):
         ns = _rfc3339_ns(raw, field)
     else:
-        ns = int(finite(raw, field) * 1_000_000_000)
-    return in_window(ns, field, now_ns=now_ns)
+        seconds = finite(raw, field)
+        if not 0 <= seconds < 1e11:
+            raise ItemError(f"{field}: epoch seconds out of range")
+        ns = int(seconds * 1_000_000_000)
+    return in_window(ns, field, clock=clock)
 
 
 def _rfc3339_ns(raw: str, field: str) -> int:
@@ -118,19 +141,13 @@ def _datetime_ns(moment: datetime) -> int:
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
-def in_window(ns: int, field: str, *, now_ns: int) -> int:
-    """Refuse times older than the retention horizon or too far in the future."""
-    oldest = now_ns - settings.AIVMON_INGEST_MAX_AGE_S * 1_000_000_000
-    newest = now_ns + settings.AIVMON_INGEST_MAX_FUTURE_S * 1_000_000_000
-    if ns < oldest:
+def in_window(ns: int, field: str, *, clock: Clock) -> int:
+    """Refuse times older than the accepted age or too far in the future."""
+    if ns < clock.oldest_ns:
         raise ItemError(f"{field}: older than {settings.AIVMON_INGEST_MAX_AGE_S} s")
-    if ns > newest:
+    if ns > clock.newest_ns:
         raise ItemError(f"{field}: more than {settings.AIVMON_INGEST_MAX_FUTURE_S} s in the future")
     return ns
-
-
-def now_ns() -> int:
-    return time.time_ns()
 
 
 def hex_id(raw: Any, length: int, field: str) -> str:

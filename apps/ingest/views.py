@@ -25,7 +25,7 @@ from apps.core.results import WriteResult
 from apps.ingest import native, otlp
 from apps.ingest.metrics import INGEST_ITEMS
 from apps.ingest.scrub import Ruleset, ruleset
-from apps.ingest.validation import ItemError, now_ns
+from apps.ingest.validation import Clock, ItemError, clock
 from apps.logs.services import logs_write
 from apps.metrics.services import points_write
 from apps.traces.services import spans_write
@@ -83,7 +83,7 @@ class Signal:
     otlp_request: type[Message]
     otlp_response: type[Message]
     partial_field: str
-    otlp_decode: Callable[[Message, int, Ruleset], otlp.Decoded]
+    otlp_decode: Callable[[Message, Clock, Ruleset], otlp.Decoded]
     native_build: Callable[..., Any]
     write: Callable[[list], WriteResult]
 
@@ -94,8 +94,8 @@ METRICS = Signal(
     metrics_service_pb2.ExportMetricsServiceRequest,
     metrics_service_pb2.ExportMetricsServiceResponse,
     "rejected_data_points",
-    lambda message, now, rules: otlp.metric_points(message, now_ns=now),
-    lambda raw, *, service, now, rules: native.metric_point(raw, service=service, now_ns=now),
+    lambda message, now, rules: otlp.metric_points(message, clock=now),
+    lambda raw, *, service, now, rules: native.metric_point(raw, service=service, clock=now),
     lambda items: points_write(points=items),
 )
 SPANS = Signal(
@@ -104,8 +104,8 @@ SPANS = Signal(
     trace_service_pb2.ExportTraceServiceRequest,
     trace_service_pb2.ExportTraceServiceResponse,
     "rejected_spans",
-    lambda message, now, rules: otlp.spans(message, now_ns=now, rules=rules),
-    lambda raw, *, service, now, rules: native.span(raw, service=service, now_ns=now, rules=rules),
+    lambda message, now, rules: otlp.spans(message, clock=now, rules=rules),
+    lambda raw, *, service, now, rules: native.span(raw, service=service, clock=now, rules=rules),
     lambda items: spans_write(spans=items),
 )
 LOGS = Signal(
@@ -114,9 +114,9 @@ LOGS = Signal(
     logs_service_pb2.ExportLogsServiceRequest,
     logs_service_pb2.ExportLogsServiceResponse,
     "rejected_log_records",
-    lambda message, now, rules: otlp.log_records(message, now_ns=now, rules=rules),
+    lambda message, now, rules: otlp.log_records(message, clock=now, rules=rules),
     lambda raw, *, service, now, rules: native.log_record(
-        raw, service=service, now_ns=now, rules=rules
+        raw, service=service, clock=now, rules=rules
     ),
     lambda items: logs_write(logs=items),
 )
@@ -134,7 +134,7 @@ def _otlp(request: HttpRequest, signal: Signal) -> HttpResponse:
         message = otlp.parse(request.body, is_json=as_json, message_class=signal.otlp_request)
     except otlp.BadRequest as exc:
         return error_response(400, str(exc))
-    decoded = signal.otlp_decode(message, now_ns(), ruleset())
+    decoded = signal.otlp_decode(message, clock(), ruleset())
     result = _write(signal.write, decoded.items)
     if isinstance(result, HttpResponse):
         return result
@@ -162,7 +162,7 @@ def _native(request: HttpRequest, signal: Signal) -> HttpResponse:
         return error_response(400, f"Malformed JSON: {exc}")
     except ItemError as exc:
         return error_response(400, str(exc))
-    build = partial(signal.native_build, service=service, now=now_ns(), rules=ruleset())
+    build = partial(signal.native_build, service=service, now=clock(), rules=ruleset())
     batch = native.decode(raw_items, build)
     result = _write(signal.write, batch.items)
     if isinstance(result, HttpResponse):
