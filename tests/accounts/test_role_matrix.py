@@ -19,6 +19,12 @@ MATRIX = [
     ("/api/v1/me", "get", (401, 200, 200, 200, 200)),
     ("/api/v1/api-keys", "get", (401, 403, 403, 403, 200)),
     ("/api/v1/audit", "get", (401, 403, 403, 403, 200)),
+    ("/api/v1/metrics/series", "get", (401, 403, 200, 200, 200)),
+    ("/api/v1/metrics/query?name=x", "get", (401, 403, 200, 200, 200)),
+    ("/api/v1/traces", "get", (401, 403, 200, 200, 200)),
+    ("/api/v1/logs", "get", (401, 403, 200, 200, 200)),
+    ("/admin/ingest/scrubrule/", "get", (302, 403, 403, 403, 200)),
+    ("/admin/core/retentionpolicy/", "get", (302, 403, 403, 403, 200)),
 ]
 ROLES = ("anonymous", "no_role", "viewer", "operator", "admin")
 
@@ -56,6 +62,14 @@ KEY_MATRIX = [
     ("/api/v1/api-keys", "get", None, (403, 403, 200, 403)),
     ("/api/v1/api-keys", "post", {"name": "k", "scopes": ["read"]}, (403, 403, 201, 403)),
     ("/api/v1/audit", "get", None, (403, 403, 200, 403)),
+    ("/api/v1/traces", "get", None, (200, 403, 200, 403)),
+    (
+        "/api/v1/ingest/metrics",
+        "post",
+        {"points": [{"name": "a", "type": "gauge", "value": 1}]},
+        (403, 403, 403, 200),
+    ),
+    ("/otlp/v1/metrics", "post", {}, (403, 403, 403, 200)),
 ]
 SCOPES = ("read", "write", "admin", "ingest")
 

@@ -75,3 +75,26 @@ def test_a_broken_pattern_is_refused_by_the_form_and_skipped_at_run_time():
 )
 def test_luhn(number, valid):
     assert luhn_valid(number) is valid
+
+
+def test_an_admin_adds_a_rule_in_the_admin_and_it_applies(admin_client):
+    response = admin_client.post(
+        "/admin/ingest/scrubrule/add/",
+        {
+            "name": "ticket",
+            "kind": "value",
+            "pattern": r"TICKET-\d+",
+            "verify": "",
+            "enabled": "on",
+            "description": "",
+        },
+    )
+
+    assert response.status_code == 302
+    assert ruleset().text("see TICKET-42") == "see [scrubbed]"
+
+
+def test_a_builtin_rule_cannot_be_deleted_in_the_admin(admin_client):
+    rule = ScrubRule.objects.get(name="email")
+
+    assert admin_client.get(f"/admin/ingest/scrubrule/{rule.pk}/delete/").status_code == 403
