@@ -91,11 +91,11 @@ CONFORMANCE_CHECKS = [
 
 
 def _admin_key_headers() -> dict[str, str]:
-    """Authorization for a new key with every scope but ingest.
+    """Authorization for a new key with every scope.
 
     A new key per example: the revoke operation may revoke an earlier example's key.
     """
-    _, raw = services.api_key_create(name="s", scopes=["read", "write", "admin"])
+    _, raw = services.api_key_create(name="s", scopes=["read", "write", "admin", "ingest"])
     return {"Authorization": f"Bearer {raw}"}
 
 

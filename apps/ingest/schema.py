@@ -89,7 +89,15 @@ def _native(summary: str, list_key: str, item: dict) -> dict[str, Any]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
             "responses": {
                 "200": {"description": "At least one item was stored.", "content": result},
-                "400": {"description": "No item was stored.", "content": result},
+                "400": {
+                    "description": "No item was stored: the per-item reasons, or an error envelope "
+                    "when the batch as a whole is malformed.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"oneOf": [_RESULT, {"$ref": "#/components/schemas/Error"}]}
+                        }
+                    },
+                },
             },
         }
     }
