@@ -1,12 +1,13 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
+from apps.core.times import rfc3339
 from apps.logs import fulltext
-from apps.logs.api.serializers import rfc3339
 from apps.logs.models import LogRecord
 
 
 @admin.register(LogRecord)
-class LogRecordAdmin(admin.ModelAdmin):
+class LogRecordAdmin(ReadOnlyAdmin):
     """Read-only: records come from ingest, and leave through retention (which unindexes them).
 
     The search box finds words of the body through the full-text index, or a service or trace
@@ -17,10 +18,8 @@ class LogRecordAdmin(admin.ModelAdmin):
     list_filter = ("severity_text",)
     search_fields = ("body",)  # shows the search box; get_search_results does the searching
     search_help_text = "Words of the body (all of them), a service, or a trace id."
-    readonly_fields = [field.name for field in LogRecord._meta.fields]
     ordering = ("-id",)
     show_full_result_count = False
-    actions = None
 
     @admin.display(description="time (UTC)", ordering="ts_ns")
     def time(self, record: LogRecord) -> str:
@@ -36,12 +35,3 @@ class LogRecordAdmin(admin.ModelAdmin):
             | queryset.filter(trace_id=term.lower())
         )
         return found, False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -13,6 +13,8 @@ import orjson
 from django.db import connection, transaction
 
 from apps.core.results import WriteResult
+from apps.core.rows import Refused, json_text, jsonb_rows_sql, rows_of, without_nul
+from apps.core.times import MAX_NS
 from apps.logs import fulltext
 from apps.logs.constants import (
     SERVICE_MAX_LENGTH,
@@ -22,8 +24,6 @@ from apps.logs.constants import (
     severity_text_for,
 )
 from apps.logs.models import LogRecord
-
-MAX_NS = 2**63 - 1
 
 
 @dataclass(slots=True)
@@ -41,7 +41,7 @@ class LogIn:
 
 def logs_write(*, logs: list[LogIn]) -> WriteResult:
     """Store a batch of log records and index their bodies for search, in one transaction."""
-    rows, rejected = _rows(logs)
+    rows, rejected = rows_of(logs, _row)
     if rows:
         with transaction.atomic():
             _insert(rows)
@@ -65,21 +65,6 @@ _TRACE_ID = re.compile(r"[0-9a-f]{32}").fullmatch
 _SPAN_ID = re.compile(r"[0-9a-f]{16}").fullmatch
 
 
-class _Refused(ValueError):
-    """An item of the batch that cannot be stored; the message says why."""
-
-
-def _rows(logs: list[LogIn]) -> tuple[list[list[Any]], list[tuple[int, str]]]:
-    rows: list[list[Any]] = []
-    rejected: list[tuple[int, str]] = []
-    for index, log in enumerate(logs):
-        try:
-            rows.append(_row(log))
-        except _Refused as exc:
-            rejected.append((index, str(exc)))
-    return rows, rejected
-
-
 def _row(log: LogIn) -> list[Any]:
     """Return the record as a row in LOG_COLUMNS order, JSON columns as JSON text."""
     _check(log)
@@ -87,11 +72,11 @@ def _row(log: LogIn) -> list[Any]:
     return [
         log.ts_ns,
         log.severity_number,
-        _text(severity_text)[:SEVERITY_TEXT_MAX_LENGTH],
-        _text(log.body),
-        _text(log.service)[:SERVICE_MAX_LENGTH],
-        _json(log.attributes),
-        _json(log.resource),
+        without_nul(severity_text)[:SEVERITY_TEXT_MAX_LENGTH],
+        without_nul(log.body),
+        without_nul(log.service)[:SERVICE_MAX_LENGTH],
+        json_text(log.attributes),
+        json_text(log.resource),
         log.trace_id or "",
         log.span_id or "",
     ]
@@ -99,43 +84,17 @@ def _row(log: LogIn) -> list[Any]:
 
 def _check(log: LogIn) -> None:
     if not (isinstance(log.ts_ns, int) and 0 <= log.ts_ns <= MAX_NS):
-        raise _Refused("the timestamp must be epoch nanoseconds")
+        raise Refused("the timestamp must be epoch nanoseconds")
     if not (
         isinstance(log.severity_number, int) and SEVERITY_MIN <= log.severity_number <= SEVERITY_MAX
     ):
-        raise _Refused(f"severity_number must be from {SEVERITY_MIN} to {SEVERITY_MAX}")
+        raise Refused(f"severity_number must be from {SEVERITY_MIN} to {SEVERITY_MAX}")
     if not isinstance(log.body, str):
-        raise _Refused("the body must be text")
+        raise Refused("the body must be text")
     if log.trace_id and not _TRACE_ID(log.trace_id):
-        raise _Refused("trace_id must be 32 lower-case hex digits")
+        raise Refused("trace_id must be 32 lower-case hex digits")
     if log.span_id and not _SPAN_ID(log.span_id):
-        raise _Refused("span_id must be 16 lower-case hex digits")
-
-
-def _text(value: str) -> str:
-    # PostgreSQL refuses NUL in text; drop it on every database so that both store the same.
-    return value.replace("\x00", "") if "\x00" in value else value
-
-
-def _json(value: Any) -> str:
-    """Return `value` as JSON text (without NUL characters), or refuse the item."""
-    try:
-        encoded = orjson.dumps(value)
-    except TypeError as exc:
-        raise _Refused(f"not JSON-serialisable: {exc}") from exc
-    if b"\\u0000" in encoded:
-        encoded = orjson.dumps(_without_nul(value))
-    return encoded.decode()
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, dict):
-        return {_text(key): _without_nul(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(item) for item in value]
-    return value
+        raise Refused("span_id must be 16 lower-case hex digits")
 
 
 # --- Inserting -------------------------------------------------------------------------------
@@ -173,13 +132,10 @@ _PG_CASTS = {
 
 def _insert_postgresql(rows: list[list[Any]]) -> None:
     table = LogRecord._meta.db_table
-    values = ", ".join(
-        f"(e->>{i}){_PG_CASTS.get(column, '')}" for i, column in enumerate(LOG_COLUMNS)
-    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(LOG_COLUMNS)})"  # noqa: S608
-            f" SELECT {values} FROM jsonb_array_elements(%s::jsonb) AS e",
+            f" {jsonb_rows_sql(LOG_COLUMNS, _PG_CASTS)}",
             [orjson.dumps(rows).decode()],
         )
 

@@ -1,30 +1,14 @@
 from django.contrib import admin
 
-from apps.traces.api.serializers import rfc3339
+from apps.core.admin import ReadOnlyAdmin
+from apps.core.times import rfc3339
 from apps.traces.models import Span, TraceSummary
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Spans and summaries come from ingest: the admin only looks."""
-
-    actions = None
-    show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Span)
 class SpanAdmin(ReadOnlyAdmin):
+    """Spans come from ingest: the admin only looks."""
+
     list_display = (
         "trace_id",
         "span_id",
@@ -38,6 +22,7 @@ class SpanAdmin(ReadOnlyAdmin):
     list_filter = ("status", "kind")
     search_fields = ("=trace_id", "=span_id", "=service", "name")
     ordering = ("-id",)
+    show_full_result_count = False  # counting every span on each page is slow
 
     @admin.display(description="start (UTC)", ordering="start_ns")
     def start(self, span: Span) -> str:
@@ -46,6 +31,8 @@ class SpanAdmin(ReadOnlyAdmin):
 
 @admin.register(TraceSummary)
 class TraceSummaryAdmin(ReadOnlyAdmin):
+    """Summaries come from ingest: the admin only looks."""
+
     list_display = (
         "trace_id",
         "start",
@@ -57,6 +44,7 @@ class TraceSummaryAdmin(ReadOnlyAdmin):
     )
     search_fields = ("=trace_id", "=root_service", "root_name")
     ordering = ("-start_ns",)
+    show_full_result_count = False
 
     @admin.display(description="start (UTC)", ordering="start_ns")
     def start(self, summary: TraceSummary) -> str:

@@ -11,8 +11,23 @@ SPAN_ID_LENGTH = 16
 # ~2.7 kB, and a character may take 4 bytes in UTF-8.
 SERVICE_MAX_LENGTH = 255
 NAME_MAX_LENGTH = 512
-# Nanoseconds are stored in signed 64-bit integers (good until the year 2262).
-MAX_NS = 2**63 - 1
+# Every span column but the id: the order of the writer's rows, and what a trace read returns.
+SPAN_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "service",
+    "name",
+    "kind",
+    "start_ns",
+    "end_ns",
+    "duration_ms",
+    "status",
+    "status_message",
+    "attributes",
+    "events",
+    "resource",
+)
 
 # A trace read returns at most this many spans (earliest first) and says it was cut short.
 TRACE_MAX_SPANS = 10_000

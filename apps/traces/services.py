@@ -16,10 +16,12 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from apps.core.results import WriteResult
+from apps.core.rows import Refused, json_text, jsonb_rows_sql, rows_of, without_nul
+from apps.core.times import MAX_NS
 from apps.traces.constants import (
-    MAX_NS,
     NAME_MAX_LENGTH,
     SERVICE_MAX_LENGTH,
+    SPAN_COLUMNS,
     SPAN_KINDS,
     SPAN_STATUSES,
 )
@@ -46,7 +48,7 @@ class SpanIn:
 
 def spans_write(*, spans: list[SpanIn]) -> WriteResult:
     """Store a batch of spans and bring their traces' summaries up to date, in one transaction."""
-    rows, rejected = _rows(spans)
+    rows, rejected = rows_of(spans, _row)
     if rows:
         # One order for every batch, so that concurrent batches take row locks without deadlock.
         rows.sort(key=lambda row: (row[0], row[1]))
@@ -59,40 +61,9 @@ def spans_write(*, spans: list[SpanIn]) -> WriteResult:
 
 # --- Rows ------------------------------------------------------------------------------------
 
-SPAN_COLUMNS = (
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "service",
-    "name",
-    "kind",
-    "start_ns",
-    "end_ns",
-    "duration_ms",
-    "status",
-    "status_message",
-    "attributes",
-    "events",
-    "resource",
-)
 _TRACE_ID = re.compile(r"[0-9a-f]{32}").fullmatch
 _SPAN_ID = re.compile(r"[0-9a-f]{16}").fullmatch
 _STATUSES = frozenset(SPAN_STATUSES)
-
-
-class _Refused(ValueError):
-    """An item of the batch that cannot be stored; the message says why."""
-
-
-def _rows(spans: list[SpanIn]) -> tuple[list[list[Any]], list[tuple[int, str]]]:
-    rows: list[list[Any]] = []
-    rejected: list[tuple[int, str]] = []
-    for index, span in enumerate(spans):
-        try:
-            rows.append(_row(span))
-        except _Refused as exc:
-            rejected.append((index, str(exc)))
-    return rows, rejected
 
 
 def _row(span: SpanIn) -> list[Any]:
@@ -102,61 +73,35 @@ def _row(span: SpanIn) -> list[Any]:
         span.trace_id,
         span.span_id,
         span.parent_span_id or "",
-        _text(span.service)[:SERVICE_MAX_LENGTH],
-        _text(span.name)[:NAME_MAX_LENGTH],
+        without_nul(span.service)[:SERVICE_MAX_LENGTH],
+        without_nul(span.name)[:NAME_MAX_LENGTH],
         span.kind,
         span.start_ns,
         span.end_ns,
         (span.end_ns - span.start_ns) / 1e6,
         span.status,
-        _text(span.status_message),
-        _json(span.attributes),
-        _json(span.events),
-        _json(span.resource),
+        without_nul(span.status_message),
+        json_text(span.attributes),
+        json_text(span.events),
+        json_text(span.resource),
     ]
 
 
 def _check(span: SpanIn) -> None:
     if not (_TRACE_ID(span.trace_id) and _SPAN_ID(span.span_id)):
-        raise _Refused("trace_id and span_id must be 32 and 16 lower-case hex digits")
+        raise Refused("trace_id and span_id must be 32 and 16 lower-case hex digits")
     if span.parent_span_id and not _SPAN_ID(span.parent_span_id):
-        raise _Refused("parent_span_id must be 16 lower-case hex digits")
+        raise Refused("parent_span_id must be 16 lower-case hex digits")
     if span.kind not in SPAN_KINDS:
-        raise _Refused(f"unknown span kind {span.kind!r}")
+        raise Refused(f"unknown span kind {span.kind!r}")
     if span.status not in _STATUSES:
-        raise _Refused(f"unknown span status {span.status!r}")
+        raise Refused(f"unknown span status {span.status!r}")
     if not (
         isinstance(span.start_ns, int)
         and isinstance(span.end_ns, int)
         and 0 <= span.start_ns <= span.end_ns <= MAX_NS
     ):
-        raise _Refused("start and end must be epoch nanoseconds with end >= start")
-
-
-def _text(value: str) -> str:
-    # PostgreSQL refuses NUL in text; drop it on every database so that both store the same.
-    return value.replace("\x00", "") if "\x00" in value else value
-
-
-def _json(value: Any) -> str:
-    """Return `value` as JSON text (without NUL characters), or refuse the item."""
-    try:
-        encoded = orjson.dumps(value)
-    except TypeError as exc:
-        raise _Refused(f"not JSON-serialisable: {exc}") from exc
-    if b"\\u0000" in encoded:
-        encoded = orjson.dumps(_without_nul(value))
-    return encoded.decode()
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, dict):
-        return {_text(key): _without_nul(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(item) for item in value]
-    return value
+        raise Refused("start and end must be epoch nanoseconds with end >= start")
 
 
 # --- Inserting -------------------------------------------------------------------------------
@@ -204,13 +149,10 @@ def _insert_new_spans_postgresql(rows: list[list[Any]]) -> list[NewSpan]:
     # One statement for the whole batch: the rows travel as one JSON array, and RETURNING names
     # the spans stored by this statement (a concurrent duplicate waits, then is skipped).
     table = Span._meta.db_table
-    values = ", ".join(
-        f"(e->>{i}){_PG_CASTS.get(column, '')}" for i, column in enumerate(SPAN_COLUMNS)
-    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(SPAN_COLUMNS)})"  # noqa: S608
-            f" SELECT {values} FROM jsonb_array_elements(%s::jsonb) AS e"
+            f" {jsonb_rows_sql(SPAN_COLUMNS, _PG_CASTS)}"
             " ON CONFLICT (trace_id, span_id) DO NOTHING"
             f" RETURNING {', '.join(NEW_SPAN_COLUMNS)}",
             [orjson.dumps(rows).decode()],

@@ -33,8 +33,10 @@ def test_retention_policies_are_editable_in_the_admin_but_not_deletable(admin_cl
 
 
 def test_a_job_runs_in_one_place_at_a_time():
-    with single_flight("rollup", timeout_s=10) as first:
-        with single_flight("rollup", timeout_s=10) as second:
-            assert (first, second) == (True, False)
+    with (
+        single_flight("rollup", timeout_s=10) as first,
+        single_flight("rollup", timeout_s=10) as second,
+    ):
+        assert (first, second) == (True, False)
     with single_flight("rollup", timeout_s=10) as again:
         assert again

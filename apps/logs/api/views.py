@@ -1,15 +1,14 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.listing import PAGE_PARAMETERS, page_response, page_schema
 from apps.core.pagination import OpaqueCursorPagination
+from apps.core.params import TIME_HELP
 from apps.logs import selectors
 from apps.logs.api import params
 from apps.logs.api.serializers import LogRecordSerializer
-
-_TIME = "Epoch seconds or RFC 3339 (UTC when no offset is given)."
 
 
 class LogPagination(OpaqueCursorPagination):
@@ -35,22 +34,15 @@ class LogListView(APIView):
                 description="TRACE, DEBUG, INFO, WARN, ERROR, FATAL or a number 0-24.",
             ),
             OpenApiParameter("trace_id", str, description="Only records of this trace."),
-            OpenApiParameter("start", str, description=f"At or after. {_TIME}"),
-            OpenApiParameter("end", str, description=f"At or before. {_TIME}"),
-            OpenApiParameter("limit", int, description="Page size, 1 to 1000 (default 100)."),
-            OpenApiParameter("cursor", str, description="The `next` of the previous page."),
+            OpenApiParameter("start", str, description=f"At or after. {TIME_HELP}"),
+            OpenApiParameter("end", str, description=f"At or before. {TIME_HELP}"),
+            *PAGE_PARAMETERS,
         ],
-        responses=inline_serializer(
-            "LogPage",
-            {
-                "results": LogRecordSerializer(many=True),
-                "next": serializers.CharField(allow_null=True),
-            },
-        ),
+        responses=page_schema("LogPage", LogRecordSerializer),
     )
     def get(self, request: Request) -> Response:
         query = params.log_query(request.query_params)
         records = selectors.log_record_list(**query.as_kwargs())
-        paginator = LogPagination()
-        page = paginator.paginate_queryset(records, request, view=self)
-        return paginator.get_paginated_response(LogRecordSerializer(page, many=True).data)
+        return page_response(
+            request, self, records, paginator=LogPagination(), item_serializer=LogRecordSerializer
+        )

@@ -1,29 +1,11 @@
 """Traces as the API shows them: times as RFC 3339 (UTC, `Z`), durations in milliseconds."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.times import NsTimeField, rfc3339
 from apps.traces.models import TraceSummary
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def rfc3339(ns: int) -> str:
-    """Return epoch nanoseconds as RFC 3339 in UTC, to the microsecond, like DRF's own times."""
-    moment = _EPOCH + timedelta(microseconds=ns // 1000)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class NsTimeField(serializers.Field):
-    """Epoch nanoseconds shown as an RFC 3339 time."""
-
-    def to_representation(self, value: int) -> str:
-        return rfc3339(value)
 
 
 class TraceSummarySerializer(serializers.ModelSerializer):

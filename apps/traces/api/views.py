@@ -1,17 +1,16 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.listing import PAGE_PARAMETERS, page_response, page_schema
 from apps.core.pagination import OpaqueCursorPagination
+from apps.core.params import TIME_HELP
 from apps.traces import selectors
 from apps.traces.api import params
 from apps.traces.api.serializers import TraceSerializer, TraceSummarySerializer, trace_json
 from apps.traces.constants import SPAN_STATUSES
-
-_TIME = "Epoch seconds or RFC 3339 (UTC when no offset is given)."
 
 
 class TracePagination(OpaqueCursorPagination):
@@ -45,25 +44,26 @@ class TraceListView(APIView):
             OpenApiParameter(
                 "max_duration_ms", float, description="The trace lasted at most this long."
             ),
-            OpenApiParameter("start", str, description=f"The trace started at or after. {_TIME}"),
-            OpenApiParameter("end", str, description=f"The trace started at or before. {_TIME}"),
-            OpenApiParameter("limit", int, description="Page size, 1 to 1000 (default 100)."),
-            OpenApiParameter("cursor", str, description="The `next` of the previous page."),
+            OpenApiParameter(
+                "start", str, description=f"The trace started at or after. {TIME_HELP}"
+            ),
+            OpenApiParameter(
+                "end", str, description=f"The trace started at or before. {TIME_HELP}"
+            ),
+            *PAGE_PARAMETERS,
         ],
-        responses=inline_serializer(
-            "TracePage",
-            {
-                "results": TraceSummarySerializer(many=True),
-                "next": serializers.CharField(allow_null=True),
-            },
-        ),
+        responses=page_schema("TracePage", TraceSummarySerializer),
     )
     def get(self, request: Request) -> Response:
         query = params.trace_query(request.query_params)
         summaries = selectors.trace_summary_list(**query.as_kwargs())
-        paginator = TracePagination()
-        page = paginator.paginate_queryset(summaries, request, view=self)
-        return paginator.get_paginated_response(TraceSummarySerializer(page, many=True).data)
+        return page_response(
+            request,
+            self,
+            summaries,
+            paginator=TracePagination(),
+            item_serializer=TraceSummarySerializer,
+        )
 
 
 class TraceDetailView(APIView):

@@ -1,0 +1,32 @@
+"""Epoch nanoseconds, as the telemetry apps store them and the API shows them."""
+
+from datetime import UTC, datetime, timedelta
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+# Nanoseconds are stored in signed 64-bit integers (good until the year 2262).
+MAX_NS = 2**63 - 1
+NS_PER_S = 1_000_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def datetime_ns(moment: datetime) -> int:
+    """Return an aware datetime as epoch nanoseconds, exactly (no float rounding)."""
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * NS_PER_S + delta.microseconds * 1000
+
+
+def rfc3339(ns: int) -> str:
+    """Return epoch nanoseconds as RFC 3339 in UTC, to the microsecond, like DRF's own times."""
+    moment = EPOCH + timedelta(microseconds=ns // 1000)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class NsTimeField(serializers.Field):
+    """Epoch nanoseconds shown as an RFC 3339 time."""
+
+    def to_representation(self, value: int) -> str:
+        return rfc3339(value)
