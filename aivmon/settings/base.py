@@ -228,6 +228,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=AIVMON_HEARTBEAT_INTERVAL_S),
         "options": {"queue": "maintenance", "expires": AIVMON_HEARTBEAT_INTERVAL_S},
     },
+    "aivmon.traces.prune": {
+        "task": "aivmon.traces.prune",
+        "schedule": timedelta(minutes=15),
+        "options": {"queue": "maintenance", "expires": 15 * 60},
+    },
+    "aivmon.logs.prune": {
+        "task": "aivmon.logs.prune",
+        "schedule": timedelta(minutes=15),
+        "options": {"queue": "maintenance", "expires": 15 * 60},
+    },
 }
 
 # --- Error reporting of aivmon itself ----------------------------------------------------------

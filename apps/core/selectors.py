@@ -59,3 +59,9 @@ def _ping_database() -> None:
 
 def _ping_redis() -> None:
     redis_client().ping()
+
+
+def retention_cutoff_ns(key: str, *, now_ns: int) -> int | None:
+    """Return the epoch-ns time before which data of `key` is past retention (None: keep)."""
+    days = retention_days(key)
+    return None if days is None else now_ns - days * 86_400 * 1_000_000_000

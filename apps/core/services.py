@@ -1,6 +1,7 @@
 """Writes about the platform itself."""
 
 import time
+from collections.abc import Callable
 
 from apps.core.constants import HEARTBEAT_KEY, RETENTION_DEFAULTS
 from apps.core.models import RetentionPolicy
@@ -28,3 +29,14 @@ def retention_ensure_defaults() -> None:
         RetentionPolicy.objects.get_or_create(
             key=key, defaults={"days": days, "description": description}
         )
+
+
+def prune_in_rounds(prune: Callable[[], int], *, max_rounds: int) -> int:
+    """Call a bounded prune step until it deletes nothing or max_rounds ran; return the total."""
+    total = 0
+    for _ in range(max_rounds):
+        deleted = prune()
+        total += deleted
+        if not deleted:
+            break
+    return total
