@@ -228,6 +228,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=AIVMON_HEARTBEAT_INTERVAL_S),
         "options": {"queue": "maintenance", "expires": AIVMON_HEARTBEAT_INTERVAL_S},
     },
+    "aivmon.metrics.rollup": {
+        "task": "aivmon.metrics.rollup",
+        "schedule": timedelta(minutes=5),
+        "options": {"queue": "maintenance", "expires": 300},
+    },
+    "aivmon.metrics.prune": {
+        "task": "aivmon.metrics.prune",
+        "schedule": timedelta(hours=1),
+        "options": {"queue": "maintenance", "expires": 3600},
+    },
     "aivmon.traces.prune": {
         "task": "aivmon.traces.prune",
         "schedule": timedelta(minutes=15),

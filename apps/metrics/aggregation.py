@@ -1,10 +1,13 @@
-"""Pure arithmetic of range queries: counter increases, histogram merges and quantiles."""
+"""Pure arithmetic of range queries: counter increases, histogram merges, sketches, quantiles."""
 
 import math
+import sys
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate
 from operator import add, sub
+
+from apps.metrics.constants import SKETCH_BUCKETS_PER_OCTAVE
 
 Layout = tuple[float, ...]  # a histogram's finite upper bounds, ascending; +Inf is implied
 
@@ -107,3 +110,72 @@ def quantile_from_values(q: float, values: Sequence[float]) -> float | None:
     lower = math.floor(position)
     upper = min(lower + 1, len(ordered) - 1)
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+# --- log-bucket sketches of raw values ---------------------------------------------------------
+#
+# A value v > 0 falls in the bucket (γ^(e−1), γ^e] with e = ⌈ln v · SKETCH_SCALE⌉ and
+# γ = 2^(1/SKETCH_BUCKETS_PER_OCTAVE); a value v < 0 in (−γ^(e+1), −γ^e] with
+# e = ⌊ln(−v) · SKETCH_SCALE⌋; zero in a bucket of its own. The rollup job computes (sign, e)
+# in SQL with the same formula. A sketch maps slots to counts; slots are ordered as the values:
+# 0 is zero, e + SKETCH_OFFSET for positive values, −(e + SKETCH_OFFSET) for negative ones.
+
+SKETCH_SCALE = SKETCH_BUCKETS_PER_OCTAVE / math.log(2)
+_MIN_EXPONENT = -1074 * SKETCH_BUCKETS_PER_OCTAVE  # 2^-1074, the smallest float
+_MAX_EXPONENT = 1024 * SKETCH_BUCKETS_PER_OCTAVE - 1  # the largest bound below float max
+SKETCH_OFFSET = 1 - _MIN_EXPONENT
+
+Sketch = dict[int, int]
+
+
+def sketch_slot(sign: int, exponent: int) -> int:
+    """Return the slot of a value of `sign` (−1, 0, 1) whose bucket exponent is `exponent`."""
+    if sign == 0:
+        return 0
+    clamped = min(max(int(exponent), _MIN_EXPONENT), _MAX_EXPONENT)
+    return sign * (clamped + SKETCH_OFFSET)
+
+
+def value_slot(value: float) -> int:
+    """Return the sketch slot of one value (as the rollup job's SQL computes it)."""
+    if value > 0:
+        return sketch_slot(1, math.ceil(math.log(value) * SKETCH_SCALE))
+    if value < 0:
+        return sketch_slot(-1, math.floor(math.log(-value) * SKETCH_SCALE))
+    return 0
+
+
+def slot_upper_bound(slot: int) -> float:
+    """Return the upper bound of a slot's bucket (its lower bound is the previous slot's)."""
+    if slot == 0:
+        return 0.0
+    exponent = abs(slot) - SKETCH_OFFSET
+    if exponent > _MAX_EXPONENT:  # only the lower bound of the lowest negative slot
+        magnitude = sys.float_info.max
+    else:
+        magnitude = 2.0 ** (exponent / SKETCH_BUCKETS_PER_OCTAVE)
+    return magnitude if slot > 0 else -magnitude
+
+
+def sketch_add(total: Sketch, sketch: Mapping[str, int] | Mapping[int, int]) -> Sketch:
+    """Add a sketch (slots as stored JSON keys or ints) into `total`; return `total`."""
+    for slot, count in sketch.items():
+        key = int(slot)
+        total[key] = total.get(key, 0) + count
+    return total
+
+
+def sketch_quantile(q: float, sketch: Mapping[int, int]) -> float | None:
+    """Return the q-quantile of the values a sketch counts, interpolating inside a bucket."""
+    bounds: list[float] = []
+    counts: list[float] = []
+    previous: int | None = None
+    for slot in sorted(slot for slot, count in sketch.items() if count > 0):
+        if previous != slot - 1:  # open the bucket with its lower bound (an empty bucket below)
+            bounds.append(slot_upper_bound(slot - 1))
+            counts.append(0)
+        bounds.append(slot_upper_bound(slot))
+        counts.append(sketch[slot])
+        previous = slot
+    counts.append(0)  # +Inf
+    return quantile_from_buckets(q, bounds, counts)

@@ -43,3 +43,33 @@ LAST_SEEN_RESOLUTION_S = 60
 NAME_MAX_LENGTH = 255
 SERVICE_MAX_LENGTH = 255
 UNIT_MAX_LENGTH = 64
+
+
+# --- rollups and retention -------------------------------------------------------------------
+
+
+class Resolution(models.TextChoices):
+    HOUR = "hour"
+    DAY = "day"
+
+
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+RESOLUTION_MS: dict[str, int] = {
+    Resolution.HOUR: HOUR_MS,
+    Resolution.DAY: DAY_MS,
+}  # days are UTC days
+
+# An hour is rolled up once it ended this long ago; a point arriving later than that for an hour
+# already rolled up stays in the raw table (and raw queries) but never reaches the rollups.
+ROLLUP_GRACE_MS = 5 * 60 * 1000
+
+# Range queries read raw points for ranges up to 2 days that start within raw retention, hourly
+# rollups for ranges up to 30 days that start within hourly retention, daily rollups beyond.
+RAW_QUERY_MAX_RANGE_MS = 2 * DAY_MS
+HOURLY_QUERY_MAX_RANGE_MS = 30 * DAY_MS
+
+# Rollups keep the values of each series as a log-bucket sketch, so that percentiles of raw
+# values (gauges, raw histogram observations) can be answered from them: 8 buckets per power
+# of two, as Prometheus' native histograms (schema 3), so an answer is within ~9 % of the value.
+SKETCH_BUCKETS_PER_OCTAVE = 8

@@ -13,6 +13,7 @@ from apps.metrics.constants import (
     SERVICE_MAX_LENGTH,
     UNIT_MAX_LENGTH,
     MetricType,
+    Resolution,
     Temporality,
 )
 
@@ -104,3 +105,53 @@ class SeriesEpoch(models.Model):
 
     def __str__(self) -> str:
         return f"series epoch {self.token}"
+
+
+class Rollup(models.Model):
+    """One series summarised over one hour or one UTC day (see apps/metrics/rollups.py).
+
+    count, sum, min, max and last describe the raw values (Point rows) of the bucket; increase
+    is their increase as a counter's (delta series: their sum). The JSON columns are empty
+    (NULL) where the series had nothing of their kind in the bucket.
+    """
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, db_index=False)
+    resolution = models.CharField(max_length=4, choices=Resolution.choices)
+    bucket_start_ms = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)
+    sum = models.FloatField(null=True)
+    min = models.FloatField(null=True)
+    max = models.FloatField(null=True)
+    last = models.FloatField(null=True)  # the value at the latest ts of the bucket
+    increase = models.FloatField(null=True)
+    # Log-bucket counts of the raw values: {slot: count}, see aggregation.sketch_slot.
+    sketch = models.JSONField(null=True)
+    # Pre-aggregated histograms: [[bounds, per-bucket increase], …], one entry per bucket layout.
+    histogram = models.JSONField(null=True)
+    # [bounds, cumulative counts] of the latest cumulative histogram point: the next base.
+    histogram_last = models.JSONField(null=True)
+    # Summaries: {quantile: [sum of the reported values, how many were reported]}.
+    summary = models.JSONField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "resolution", "bucket_start_ms"],
+                name="metrics_rollup_series_bucket",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["resolution", "bucket_start_ms"], name="metrics_rollup_res_bucket")
+        ]
+
+
+class RollupState(models.Model):
+    """How far the rollups of one resolution have come."""
+
+    resolution = models.CharField(max_length=4, choices=Resolution.choices, unique=True)
+    # The end of the last bucket rolled up: every bucket before it is done, none after it.
+    watermark_ms = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.resolution} rollups up to {self.watermark_ms}"

@@ -44,6 +44,13 @@ class SeriesCache:
                 self._counts.clear()
                 self.token = token
 
+    def clear(self) -> None:
+        """Drop everything; the next sync starts afresh whatever the token."""
+        with self._lock:
+            self._refs.clear()
+            self._counts.clear()
+            self.token = None
+
     def get_many(self, keys: Iterable[str]) -> dict[str, SeriesRef]:
         """Return the cached refs among `keys`, marking them recently used."""
         found = {}

@@ -15,6 +15,9 @@ Rules:
 - AIVMON_MAX_SERIES_PER_METRIC caps the series of a metric name: a point that would create one
   more is refused, points of existing series are not. Exact within a process; processes that
   create series of one metric at the same moment may overshoot it by a few.
+- Retention deletes series nobody wrote to for the raw retention (apps/metrics/retention.py)
+  and turns the epoch. A batch that finds, when writing last_seen, that a series it had cached
+  is gone (deleted after the epoch was read) is rolled back and written once more afresh.
 """
 
 import hashlib
@@ -71,6 +74,10 @@ class _Invalid(ValueError):
     """A point that cannot be stored; the message is for the sender."""
 
 
+class _SeriesGone(Exception):
+    """A series the batch was written against no longer exists: the transaction must go."""
+
+
 @dataclass(slots=True)
 class _Item:
     """A point that passed the checks: its series key and the row for its table."""
@@ -96,10 +103,23 @@ def points_write(*, points: list[PointIn]) -> WriteResult:
     result = WriteResult()
     items = _prepare(points, result.rejected)
     if items:
-        with transaction.atomic():
-            result.accepted = _store(items, result.rejected)
+        try:
+            result.accepted = _store_atomically(items, result.rejected)
+        except _SeriesGone:
+            # Retention deleted a series this process had cached, between the epoch read and
+            # now: forget every cached id and write the batch again (the series is re-created).
+            series_cache().clear()
+            result.accepted = _store_atomically(items, result.rejected)
     result.rejected.sort()
     return result
+
+
+def _store_atomically(items: list[_Item], rejected: list[tuple[int, str]]) -> int:
+    rejections: list[tuple[int, str]] = []
+    with transaction.atomic():
+        accepted = _store(items, rejections)
+    rejected.extend(rejections)
+    return accepted
 
 
 def series_cache_invalidate() -> None:
@@ -401,6 +421,8 @@ def _touch(cursor: CursorWrapper, refs, now: float) -> None:
     stale = [ref for ref in refs if now - ref.touched_at >= LAST_SEEN_RESOLUTION_S]
     if not stale:
         return
-    storage.series_touch(cursor, [ref.id for ref in stale], datetime.fromtimestamp(now, tz=UTC))
+    seen = datetime.fromtimestamp(now, tz=UTC)
+    if storage.series_touch(cursor, [ref.id for ref in stale], seen) < len(stale):
+        raise _SeriesGone
     for ref in stale:
         ref.touched_at = now

@@ -36,27 +36,27 @@ SERIES_COLUMNS = (
 )
 
 
-def _table(model) -> str:
+def table_name(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _is_postgres() -> bool:
+def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _in_list(column: str) -> str:
-    """`column` is one of the values of the single list parameter (see `_list_param`)."""
-    if _is_postgres():
+def in_list(column: str) -> str:
+    """`column` is one of the values of the single list parameter (see `list_param`)."""
+    if is_postgres():
         return f"{column} = ANY(%s)"
     return f"{column} IN (SELECT value FROM json_each(%s))"
 
 
-def _list_param(values: Sequence) -> list | str:
-    return list(values) if _is_postgres() else orjson.dumps(list(values)).decode()
+def list_param(values: Sequence) -> list | str:
+    return list(values) if is_postgres() else orjson.dumps(list(values)).decode()
 
 
 def _json_placeholder() -> str:
-    return "CAST(%s AS jsonb)" if _is_postgres() else "%s"
+    return "CAST(%s AS jsonb)" if is_postgres() else "%s"
 
 
 def timestamp_param(moment: datetime) -> Any:
@@ -66,13 +66,13 @@ def timestamp_param(moment: datetime) -> Any:
 
 def epoch_token(cursor: CursorWrapper) -> str:
     """Return the series epoch token, creating it (race-free) on first use."""
-    select = f"SELECT token FROM {_table(SeriesEpoch)} WHERE id = %s"
+    select = f"SELECT token FROM {table_name(SeriesEpoch)} WHERE id = %s"
     cursor.execute(select, [EPOCH_ID])
     row = cursor.fetchone()
     if row is not None:
         return row[0]
     cursor.execute(
-        f"INSERT INTO {_table(SeriesEpoch)} (id, token) VALUES (%s, %s) "
+        f"INSERT INTO {table_name(SeriesEpoch)} (id, token) VALUES (%s, %s) "
         "ON CONFLICT (id) DO NOTHING",
         [EPOCH_ID, secrets.token_hex(16)],
     )
@@ -90,8 +90,9 @@ def series_by_fingerprints(
 ) -> list[tuple[int, str, str, str]]:
     """Return (id, fingerprint, type, name) of the series that exist among `fingerprints`."""
     cursor.execute(
-        f"SELECT id, fingerprint, type, name FROM {_table(Series)} WHERE {_in_list('fingerprint')}",
-        [_list_param(fingerprints)],
+        f"SELECT id, fingerprint, type, name FROM {table_name(Series)} "
+        f"WHERE {in_list('fingerprint')}",
+        [list_param(fingerprints)],
     )
     return cursor.fetchall()
 
@@ -100,8 +101,8 @@ def series_counts(cursor: CursorWrapper, names: Iterable[str]) -> dict[str, int]
     """Return how many series each of `names` has (0 for a name without any)."""
     wanted = list(names)
     cursor.execute(
-        f"SELECT name, COUNT(*) FROM {_table(Series)} WHERE {_in_list('name')} GROUP BY name",
-        [_list_param(wanted)],
+        f"SELECT name, COUNT(*) FROM {table_name(Series)} WHERE {in_list('name')} GROUP BY name",
+        [list_param(wanted)],
     )
     counts = dict.fromkeys(wanted, 0)
     counts.update(dict(cursor.fetchall()))
@@ -114,35 +115,37 @@ def series_insert(cursor: CursorWrapper, rows: Sequence[tuple]) -> None:
     placeholders[SERIES_COLUMNS.index("labels")] = _json_placeholder()
     columns = ", ".join(map(connection.ops.quote_name, SERIES_COLUMNS))
     cursor.executemany(
-        f"INSERT INTO {_table(Series)} ({columns}) "
+        f"INSERT INTO {table_name(Series)} ({columns}) "
         f"VALUES ({', '.join(placeholders)}) ON CONFLICT (fingerprint) DO NOTHING",
         rows,
     )
 
 
-def series_touch(cursor: CursorWrapper, ids: Sequence[int], seen: datetime) -> None:
-    """Set last_seen of the series `ids` (sorted, so that concurrent updates lock in one order)."""
+def series_touch(cursor: CursorWrapper, ids: Sequence[int], seen: datetime) -> int:
+    """Set last_seen of the series `ids` (sorted, so that concurrent updates lock in one order);
+    return how many exist."""
     cursor.execute(
-        f"UPDATE {_table(Series)} SET last_seen = %s WHERE {_in_list('id')}",
-        [timestamp_param(seen), _list_param(sorted(ids))],
+        f"UPDATE {table_name(Series)} SET last_seen = %s WHERE {in_list('id')}",
+        [timestamp_param(seen), list_param(sorted(ids))],
     )
+    return cursor.rowcount
 
 
 def points_insert(cursor: CursorWrapper, rows: Sequence[tuple[int, int, float]]) -> None:
     """Insert (series_id, ts_ms, value) rows; a row already stored is left as it is."""
     conflict = "ON CONFLICT (series_id, ts_ms) DO NOTHING"
-    if _is_postgres():
+    if is_postgres():
         # One statement, three array parameters written as array text: one round trip for the
         # whole batch, and no per-element adaptation in the driver (measured ~25 % faster).
         columns = [_array_text(column) for column in zip(*rows, strict=True)]
         cursor.execute(
-            f"INSERT INTO {_table(Point)} (series_id, ts_ms, value) "
+            f"INSERT INTO {table_name(Point)} (series_id, ts_ms, value) "
             f"SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[]) {conflict}",
             columns,
         )
         return
     cursor.executemany(
-        f"INSERT INTO {_table(Point)} (series_id, ts_ms, value) VALUES (%s, %s, %s) {conflict}",
+        f"INSERT INTO {table_name(Point)} (series_id, ts_ms, value) VALUES (%s, %s, %s) {conflict}",
         rows,
     )
 
@@ -156,7 +159,7 @@ def histogram_points_insert(cursor: CursorWrapper, rows: Sequence[tuple]) -> Non
     """Insert (series_id, ts_ms, count, sum, bounds JSON, bucket_counts JSON) rows."""
     json = _json_placeholder()
     cursor.executemany(
-        f"INSERT INTO {_table(HistogramPoint)} "
+        f"INSERT INTO {table_name(HistogramPoint)} "
         "(series_id, ts_ms, count, sum, bounds, bucket_counts) "
         f"VALUES (%s, %s, %s, %s, {json}, {json}) ON CONFLICT (series_id, ts_ms) DO NOTHING",
         rows,
@@ -166,7 +169,7 @@ def histogram_points_insert(cursor: CursorWrapper, rows: Sequence[tuple]) -> Non
 def summary_points_insert(cursor: CursorWrapper, rows: Sequence[tuple]) -> None:
     """Insert (series_id, ts_ms, count, sum, quantiles JSON) rows."""
     cursor.executemany(
-        f"INSERT INTO {_table(SummaryPoint)} (series_id, ts_ms, count, sum, quantiles) "
+        f"INSERT INTO {table_name(SummaryPoint)} (series_id, ts_ms, count, sum, quantiles) "
         f"VALUES (%s, %s, %s, %s, {_json_placeholder()}) "
         "ON CONFLICT (series_id, ts_ms) DO NOTHING",
         rows,

@@ -20,7 +20,12 @@ steps without data are left out. avg, min, max, sum and count aggregate the valu
 rate is the per-second increase (counter resets handled; delta counters: sum / step);
 p50 to p99 come from histogram buckets (as Prometheus' histogram_quantile), else summary
 quantiles, else raw values (linear interpolation). Without `group_by` each series is answered
-separately; with it, series are merged by that label's value. At most 11,000 points a series."""
+separately; with it, series are merged by that label's value. At most 11,000 points a series.
+
+Ranges over 2 days, or starting before the raw retention, read hourly rollups (up to 30 days)
+or daily ones, and raw points after the last rollup: steps are then whole hours (days) from
+the start of the first, a finer step becomes an hour (a day), and percentiles of raw values
+come from log-bucket sketches (within ~9 %)."""
 FILTERS = [
     OpenApiParameter("name", str, description="Metric name."),
     OpenApiParameter("service", str, description="Only series of this service."),
