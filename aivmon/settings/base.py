@@ -71,11 +71,14 @@ TEMPLATES = [
 ]
 
 # --- Database: SQLite in WAL mode by default, PostgreSQL through DATABASE_URL -----------------
+# How long a write waits for a lock before giving up; ingest then answers 503 + Retry-After.
+AIVMON_DB_BUSY_TIMEOUT_MS = env.int("AIVMON_DB_BUSY_TIMEOUT_MS", default=5000)
 SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
-    "timeout": 20,
+    "timeout": AIVMON_DB_BUSY_TIMEOUT_MS / 1000,
     "init_command": (
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        f"PRAGMA busy_timeout={AIVMON_DB_BUSY_TIMEOUT_MS};"
     ),
 }
 
@@ -94,6 +97,7 @@ def _database_from_env() -> dict:
     elif config["ENGINE"] == "django.db.backends.postgresql":
         config["CONN_MAX_AGE"] = env.int("AIVMON_DB_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
+        config.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={AIVMON_DB_BUSY_TIMEOUT_MS}"
     else:
         raise ImproperlyConfigured(f"DATABASE_URL: unsupported engine {config['ENGINE']}")
     return config

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.models import User as AbstractUser
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts import selectors
@@ -255,8 +256,14 @@ def _api_key_touch(key: ApiKey, now: datetime) -> None:
     stale_before = now - timedelta(seconds=API_KEY_LAST_USED_RESOLUTION_S)
     if key.last_used_at is not None and key.last_used_at > stale_before:
         return
-    ApiKey.objects.filter(pk=key.pk, last_used_at__isnull=True).update(last_used_at=now)
-    ApiKey.objects.filter(pk=key.pk, last_used_at__lt=stale_before).update(last_used_at=now)
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale_before)
+    try:
+        with transaction.atomic():
+            ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
+    except DatabaseError as exc:
+        # Advisory only: a busy database must not turn an authenticated request into an error.
+        logger.warning("accounts.api_key.touch_failed", extra={"error": str(exc)})
+        return
     key.last_used_at = now
 
 
