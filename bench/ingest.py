@@ -77,8 +77,10 @@ def ceiling_points_per_s(database: Path, seconds: float) -> float:
     return written / elapsed
 
 
-# Built once; each batch stamps "now" into it, so the load generator spends its CPU on sending.
-_TEMPLATE = orjson.dumps(
+# --- workloads: each makes one request body of BATCH items stamped "now" ------------------
+# Bodies are built once and only re-stamped, so the load generator spends its CPU on sending.
+
+_NATIVE = orjson.dumps(
     {
         "service": "bench",
         "points": [
@@ -95,37 +97,142 @@ _TEMPLATE = orjson.dumps(
 )
 
 
-def metrics_body() -> bytes:
-    """A batch of BATCH points (1,000 series, one point each) stamped with the current time."""
-    return _TEMPLATE.replace(b'"timestamp":0.125', b'"timestamp":%.6f' % time.time())
+def native_metrics() -> bytes:
+    """1,000 series, one point each."""
+    return _NATIVE.replace(b'"timestamp":0.125', b'"timestamp":%.6f' % time.time())
 
 
-def client(port: int, key: str, deadline: float, results: multiprocessing.Queue) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    latencies, accepted = [], 0
-    while time.time() < deadline:
-        body = metrics_body()
-        started = time.perf_counter()
-        connection.request(
-            "POST",
-            "/api/v1/ingest/metrics",
-            body,
-            {"Content-Type": "application/json", "X-API-Key": key},
+def _resource(container, service: str = "bench"):
+    container.resource.attributes.add(key="service.name").value.string_value = service
+
+
+def otlp_metrics_template():
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    request = ExportMetricsServiceRequest()
+    resource = request.resource_metrics.add()
+    _resource(resource)
+    metric = resource.scope_metrics.add().metrics.add(name="bench_otlp_gauge")
+    for i in range(BATCH):
+        point = metric.gauge.data_points.add(as_double=float(i))
+        point.attributes.add(key="instance").value.string_value = str(i)
+    return request, list(metric.gauge.data_points)
+
+
+def otlp_spans_template():
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    request = ExportTraceServiceRequest()
+    resource = request.resource_spans.add()
+    _resource(resource)
+    scope = resource.scope_spans.add()
+    for i in range(BATCH):
+        span = scope.spans.add(name=f"GET /items/{i % 10}", kind=2)
+        span.attributes.add(key="http.status_code").value.int_value = 200
+    return request, list(scope.spans)
+
+
+def otlp_logs_template():
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    request = ExportLogsServiceRequest()
+    resource = request.resource_logs.add()
+    _resource(resource)
+    scope = resource.scope_logs.add()
+    for i in range(BATCH):
+        record = scope.log_records.add(severity_number=9, severity_text="INFO")
+        record.body.string_value = f"request {i} served for customer {i % 97} in {i % 13} ms"
+    return request, list(scope.log_records)
+
+
+def stamp_metrics(items, batch_no: int) -> None:
+    now = time.time_ns()
+    for point in items:
+        point.time_unix_nano = now
+
+
+def stamp_spans(items, batch_no: int) -> None:
+    now = time.time_ns()
+    for i, span in enumerate(items):
+        trace = (batch_no * 100 + i // 10).to_bytes(16, "big")
+        span.trace_id = trace
+        span.span_id = (batch_no * BATCH + i + 1).to_bytes(8, "big")
+        span.parent_span_id = (
+            b"" if i % 10 == 0 else (batch_no * BATCH + i - i % 10 + 1).to_bytes(8, "big")
         )
+        span.start_time_unix_nano = now - 5_000_000
+        span.end_time_unix_nano = now
+
+
+def stamp_logs(items, batch_no: int) -> None:
+    now = time.time_ns()
+    for record in items:
+        record.time_unix_nano = now
+
+
+WORKLOADS = {
+    "native metrics": ("/api/v1/ingest/metrics", "application/json", None, None, "points"),
+    "OTLP metrics": (
+        "/otlp/v1/metrics",
+        "application/x-protobuf",
+        otlp_metrics_template,
+        stamp_metrics,
+        "points",
+    ),
+    "OTLP spans": (
+        "/otlp/v1/traces",
+        "application/x-protobuf",
+        otlp_spans_template,
+        stamp_spans,
+        "spans",
+    ),
+    "OTLP logs": (
+        "/otlp/v1/logs",
+        "application/x-protobuf",
+        otlp_logs_template,
+        stamp_logs,
+        "records",
+    ),
+}
+
+
+def client(
+    port: int,
+    key: str,
+    workload: str,
+    client_no: int,
+    deadline: float,
+    results: multiprocessing.Queue,
+) -> None:
+    path, content_type, template, stamp, _ = WORKLOADS[workload]
+    message, items = template() if template else (None, None)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies, accepted, batch_no = [], 0, client_no * 1_000_000
+    while time.time() < deadline:
+        batch_no += 1
+        if message is None:
+            body = native_metrics()
+        else:
+            stamp(items, batch_no)
+            body = message.SerializeToString()
+        started = time.perf_counter()
+        connection.request("POST", path, body, {"Content-Type": content_type, "X-API-Key": key})
         response = connection.getresponse()
-        answer = orjson.loads(response.read())
+        answer = response.read()
         latencies.append(time.perf_counter() - started)
         if response.status == 200:
-            accepted += answer["accepted"]
+            accepted += orjson.loads(answer)["accepted"] if message is None else BATCH
     results.put((accepted, latencies))
 
 
-def run_load(port: int, key: str) -> tuple[float, float, float]:
+def run_load(port: int, key: str, workload: str) -> tuple[float, float, float]:
     results: multiprocessing.Queue = multiprocessing.Queue()
     deadline = time.time() + DURATION_S
     workers = [
-        multiprocessing.Process(target=client, args=(port, key, deadline, results))
-        for _ in range(CLIENTS)
+        multiprocessing.Process(target=client, args=(port, key, workload, n, deadline, results))
+        for n in range(CLIENTS)
     ]
     started = time.perf_counter()
     for worker in workers:
@@ -189,9 +296,11 @@ def main() -> None:
         cwd=ROOT,
         env=env,
     )
+    figures = []
     try:
         wait_ready(web_port, web)
-        rate, p50, p99 = run_load(web_port, key)
+        for workload in WORKLOADS:
+            figures.append((workload, *run_load(web_port, key, workload)))
         rss_mb = (
             max(child.memory_info().rss for child in psutil.Process(web.pid).children()) / 2**20
         )
@@ -199,13 +308,18 @@ def main() -> None:
         web.terminate()
         web.wait(timeout=30)
         redis.terminate()
-    print(f"ceiling  raw sqlite3 executemany, batches of {BATCH}: {ceiling:,.0f} points/s")
     print(
-        f"native   /api/v1/ingest/metrics over HTTP, gunicorn 2 workers, {CLIENTS} clients, "
-        f"batches of {BATCH}, {DURATION_S:.0f} s: {rate:,.0f} points/s "
-        f"(p50 {p50:.1f} ms, p99 {p99:.1f} ms) = {rate / ceiling:.2f} x ceiling"
+        f"ceiling  raw sqlite3 executemany of metric points, batches of {BATCH}: "
+        f"{ceiling:,.0f} points/s"
     )
-    print(f"memory   largest web worker RSS after the run: {rss_mb:.0f} MB")
+    for workload, rate, p50, p99 in figures:
+        unit = WORKLOADS[workload][4]
+        print(
+            f"{workload:15s} over HTTP, gunicorn 2 workers, {CLIENTS} clients, batches of "
+            f"{BATCH}, {DURATION_S:.0f} s: {rate:,.0f} {unit}/s (p50 {p50:.1f} ms, "
+            f"p99 {p99:.1f} ms) = {rate / ceiling:.2f} x ceiling"
+        )
+    print(f"memory   largest web worker RSS after all runs: {rss_mb:.0f} MB")
 
 
 if __name__ == "__main__":
