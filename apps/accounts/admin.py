@@ -7,6 +7,7 @@ from django.utils import timezone
 from apps.accounts import selectors, services
 from apps.accounts.forms import ApiKeyCreateForm
 from apps.accounts.models import ApiKey, LoginAttempt
+from apps.core.admin import ReadOnlyAdmin
 
 
 @admin.register(ApiKey)
@@ -92,20 +93,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoginAttempt)
-class LoginAttemptAdmin(admin.ModelAdmin):
+class LoginAttemptAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "username", "ip", "outcome", "user_agent")
     list_filter = ("outcome",)
     search_fields = ("username", "ip")
-    actions = None
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 admin.site.unregister(get_user_model())

@@ -263,19 +263,33 @@ _POINT_BUILDERS = {
 # --- traces ----------------------------------------------------------------------------------
 
 
+def _each_item(
+    resources: Iterable[Any], scopes: str, items: str, build, label, rules: Ruleset
+) -> Decoded:
+    """Build every item under resources → scopes → items; refusals name the item and why."""
+    decoded = Decoded()
+    for resource_items in resources:
+        service = service_of(resource_items.resource)
+        resource = rules.attributes(key_values(resource_items.resource.attributes))
+        for scope in getattr(resource_items, scopes):
+            for item in getattr(scope, items):
+                try:
+                    decoded.items.append(build(item, service, resource))
+                except ItemError as exc:
+                    decoded.refuse(f"{label(item)}: {exc}")
+    return decoded
+
+
 def spans(request: Message, *, clock: check.Clock, rules: Ruleset) -> Decoded:
     """Turn every span of an ExportTraceServiceRequest into a SpanIn."""
-    decoded = Decoded()
-    for resource_spans in request.resource_spans:
-        service = service_of(resource_spans.resource)
-        resource = rules.attributes(key_values(resource_spans.resource.attributes))
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                try:
-                    decoded.items.append(_span(span, service, resource, clock, rules))
-                except ItemError as exc:
-                    decoded.refuse(f"span {span.name[:60]!r}: {exc}")
-    return decoded
+    return _each_item(
+        request.resource_spans,
+        "scope_spans",
+        "spans",
+        lambda span, service, resource: _span(span, service, resource, clock, rules),
+        lambda span: f"span {span.name[:60]!r}",
+        rules,
+    )
 
 
 def _span(span: Any, service: str, resource: dict, clock: check.Clock, rules: Ruleset) -> SpanIn:
@@ -312,17 +326,14 @@ def _event(event: Any, rules: Ruleset) -> dict[str, Any]:
 
 def log_records(request: Message, *, clock: check.Clock, rules: Ruleset) -> Decoded:
     """Turn every record of an ExportLogsServiceRequest into a LogIn."""
-    decoded = Decoded()
-    for resource_logs in request.resource_logs:
-        service = service_of(resource_logs.resource)
-        resource = rules.attributes(key_values(resource_logs.resource.attributes))
-        for scope_logs in resource_logs.scope_logs:
-            for record in scope_logs.log_records:
-                try:
-                    decoded.items.append(_log(record, service, resource, clock, rules))
-                except ItemError as exc:
-                    decoded.refuse(f"log record: {exc}")
-    return decoded
+    return _each_item(
+        request.resource_logs,
+        "scope_logs",
+        "log_records",
+        lambda record, service, resource: _log(record, service, resource, clock, rules),
+        lambda record: "log record",
+        rules,
+    )
 
 
 def _log(record: Any, service: str, resource: dict, clock: check.Clock, rules: Ruleset) -> LogIn:

@@ -1,42 +1,26 @@
 """The platform behind a real gunicorn, as `make run` serves it."""
 
 import http.client
-import socket
 import sys
 
 import orjson
 import pytest
 
 from apps.accounts import services
-from tests.support.processes import ManagedProcess, wait_for
+from tests.support.processes import ManagedProcess, answers_healthz, free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def gunicorn(start_process, monkeypatch) -> tuple[ManagedProcess, int]:
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("AIVMON_PORT", str(port))
     monkeypatch.setenv("AIVMON_WEB_WORKERS", "1")
     process = start_process(
         "gunicorn", [sys.executable, "-m", "gunicorn", "aivmon.wsgi", "-c", "gunicorn.conf.py"]
     )
-    wait_for(lambda: _answers(port), what="gunicorn to answer", processes=[process])
+    wait_for(lambda: answers_healthz(port), what="gunicorn to answer", processes=[process])
     return process, port
 
 

@@ -1,7 +1,6 @@
 """Nothing acknowledged is lost: kill -9 the server in the middle of a stream of batches."""
 
 import http.client
-import socket
 import sys
 import threading
 import time
@@ -11,18 +10,12 @@ import psutil
 import pytest
 
 from tests.conftest import key_client
-from tests.support.processes import wait_for
+from tests.support.processes import answers_healthz, free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 POINTS_PER_BATCH = 200
 SENDERS = 4
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _send(port: int, key: str, batch: int) -> int:
@@ -65,22 +58,13 @@ def _kill_tree(pid: int) -> None:
         process.kill()
 
 
-def _answers(port: int) -> bool:
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-        connection.request("GET", "/healthz")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-
-
 def test_every_batch_answered_2xx_is_stored_after_kill_9(start_process, make_key, monkeypatch):
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("AIVMON_PORT", str(port))
     server = start_process(
         "gunicorn", [sys.executable, "-m", "gunicorn", "aivmon.wsgi", "-c", "gunicorn.conf.py"]
     )
-    wait_for(lambda: _answers(port), what="gunicorn to answer", processes=[server])
+    wait_for(lambda: answers_healthz(port), what="gunicorn to answer", processes=[server])
     key = make_key("ingest")
     acknowledged: list[int] = []
     stop = threading.Event()

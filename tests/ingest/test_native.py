@@ -13,16 +13,6 @@ pytestmark = pytest.mark.django_db
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-@pytest.fixture
-def ingest(make_key):
-    return key_client(make_key("ingest"))
-
-
-@pytest.fixture
-def reader(make_key):
-    return key_client(make_key("read"))
-
-
 def _post(client, kind: str, body):
     return client.post(f"/api/v1/ingest/{kind}", body, content_type="application/json")
 

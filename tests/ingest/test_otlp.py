@@ -27,16 +27,6 @@ SPAN_ID = "eee19b7ec3c1b174"
 CHILD_ID = "eee19b7ec3c1b175"
 
 
-@pytest.fixture
-def ingest(make_key):
-    return key_client(make_key("ingest"))
-
-
-@pytest.fixture
-def reader(make_key):
-    return key_client(make_key("read"))
-
-
 def _now_ns() -> int:
     return time.time_ns()
 

@@ -1,8 +1,10 @@
 """Real aivmon processes (Celery worker and beat, gunicorn) started by tests on the test
 Redis and the test database, stopped when the test ends."""
 
+import http.client
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -100,3 +102,20 @@ def wait_for(
         f"timed out after {START_TIMEOUT_S:.0f}s waiting for {what}\n"
         + "\n".join(p.output_tail() for p in processes)
     )
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers_healthz(port: int) -> bool:
+    """True when an aivmon server on 127.0.0.1:port answers /healthz with 200."""
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
