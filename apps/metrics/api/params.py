@@ -2,34 +2,25 @@
 
 import math
 import re
-from datetime import UTC, datetime
 
 from django.http import QueryDict
-from rest_framework.exceptions import ValidationError
 
+from apps.core import params as shared
+from apps.core.times import NS_PER_S
 from apps.metrics import selectors
 from apps.metrics.constants import AGGS, DEFAULT_AGG
 
 LABEL_PREFIX = "label."
 MAX_TIME_S = 253_402_300_799  # 9999-12-31T23:59:59Z
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_DURATION = re.compile(rf"(?P<number>{_NUMBER.pattern})(?P<unit>ms|s|m|h|d)?")
+_DURATION = re.compile(rf"(?P<number>{shared.NUMBER.pattern})(?P<unit>ms|s|m|h|d)?")
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
-def _invalid(key: str, message: str) -> ValidationError:
-    return ValidationError({key: [message]})
-
-
 def text(params: QueryDict, key: str, *, required: bool = False) -> str | None:
-    """Return a non-empty text parameter, or None when absent or empty."""
-    value = params.get(key)
-    if not value:
-        if required:
-            raise _invalid(key, "This parameter is required.")
-        return None
-    if "\x00" in value:
-        raise _invalid(key, "Must not contain NUL characters.")
+    """Return a non-empty text parameter, or None when absent or empty (400 if required)."""
+    value = shared.text(params, key)
+    if value is None and required:
+        raise shared.invalid(key, "This parameter is required.")
     return value
 
 
@@ -41,9 +32,11 @@ def label_filters(params: QueryDict) -> dict[str, str]:
             continue
         name, value = key[len(LABEL_PREFIX) :], params.get(key, "")
         if not name:
-            raise _invalid(key, "A label filter is label.<name>=<value>: the name is missing.")
+            raise shared.invalid(
+                key, "A label filter is label.<name>=<value>: the name is missing."
+            )
         if "\x00" in name or "\x00" in value:
-            raise _invalid(key, "Must not contain NUL characters.")
+            raise shared.invalid(key, "Must not contain NUL characters.")
         labels[name] = value
     return labels
 
@@ -53,22 +46,10 @@ def time_s(params: QueryDict, key: str) -> float | None:
     raw = params.get(key)
     if not raw:
         return None
-    seconds = _epoch_seconds(raw)
-    if seconds is None or not 0 <= seconds <= MAX_TIME_S:
-        raise _invalid(key, "Give epoch seconds or an RFC 3339 time, from 1970 to 9999.")
-    return seconds
-
-
-def _epoch_seconds(raw: str) -> float | None:
-    if _NUMBER.fullmatch(raw):
-        return float(raw)
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    ns = shared.epoch_ns(raw)
+    if ns is None or not 0 <= ns <= MAX_TIME_S * NS_PER_S:
+        raise shared.invalid(key, "Give epoch seconds or an RFC 3339 time, from 1970 to 9999.")
+    return ns / NS_PER_S
 
 
 def step_s(params: QueryDict) -> float | None:
@@ -79,14 +60,16 @@ def step_s(params: QueryDict) -> float | None:
     match = _DURATION.fullmatch(raw)
     seconds = float(match["number"]) * _UNIT_S[match["unit"]] if match else math.nan
     if not math.isfinite(seconds) or seconds > MAX_TIME_S:
-        raise _invalid("step", "step must be a number of seconds (at least 1), like 60 or 5m.")
+        raise shared.invalid(
+            "step", "step must be a number of seconds (at least 1), like 60 or 5m."
+        )
     return seconds
 
 
 def agg(params: QueryDict) -> str:
     value = params.get("agg") or DEFAULT_AGG
     if value not in AGGS:
-        raise _invalid("agg", f"agg must be one of {', '.join(AGGS)}.")
+        raise shared.invalid("agg", f"agg must be one of {', '.join(AGGS)}.")
     return value
 
 
@@ -99,7 +82,7 @@ def metric_query(params: QueryDict) -> selectors.MetricQuery:
             start_s=time_s(params, "start"), end_s=time_s(params, "end"), step_s=step_s(params)
         )
     except selectors.QueryError as exc:
-        raise _invalid(exc.field, exc.message) from exc
+        raise shared.invalid(exc.field, exc.message) from exc
     return selectors.MetricQuery(
         name=name,
         window=window,
