@@ -5,6 +5,8 @@ import time
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
@@ -265,3 +267,40 @@ def test_no_key_is_a_401(client):
 
 def test_another_content_type_is_a_415(ingest):
     assert ingest.post("/otlp/v1/traces", "x", content_type="text/plain").status_code == 415
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(["/otlp/v1/traces", "/otlp/v1/metrics", "/otlp/v1/logs"]),
+    body=st.binary(min_size=1, max_size=400),
+)
+def test_no_protobuf_body_makes_a_server_error(make_key, path, body):
+    response = key_client(make_key("ingest")).generic(
+        "POST", path, body, content_type="application/x-protobuf"
+    )
+
+    assert response.status_code in {200, 400}, (body, response.content)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    value=st.floats() | st.integers(-(2**63), 2**63 - 1),
+    ts=st.integers(0, 2**64 - 1),
+    name=st.text(max_size=30),
+)
+def test_odd_metric_points_are_refused_or_stored_never_a_server_error(make_key, value, ts, name):
+    request = ExportMetricsServiceRequest()
+    metric = request.resource_metrics.add().scope_metrics.add().metrics.add(name=name)
+    point = metric.gauge.data_points.add(time_unix_nano=ts)
+    if isinstance(value, float):
+        point.as_double = value
+    else:
+        point.as_int = value
+
+    response = _post_protobuf(key_client(make_key("ingest")), "/otlp/v1/metrics", request)
+
+    assert response.status_code == 200
