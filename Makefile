@@ -28,6 +28,7 @@ test: $(VENV)/.installed-dev system-deps
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.query
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
