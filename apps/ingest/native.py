@@ -61,13 +61,17 @@ def decode(items: list, build: Callable[[dict], Any]) -> Batch:
 
 
 def _service(raw: dict, default: str) -> str:
-    return check.text(raw.get("service", default), "service", MAX_SERVICE_LEN, required=True)
+    own = raw.get("service")
+    if own is None:
+        return default  # the batch's service, checked once in batch_items
+    return check.text(own, "service", MAX_SERVICE_LEN, required=True)
 
 
 # --- metrics ---------------------------------------------------------------------------------
 
 
-def metric_point(raw: dict, *, service: str, clock: check.Clock) -> PointIn:
+def metric_point(raw: dict, *, service: str, clock: check.Clock, rules: Ruleset) -> PointIn:
+    """Build a metric point (no free text in points: `rules` is taken for a uniform call)."""
     raw_type = raw.get("type")
     kind = NATIVE_METRIC_TYPES.get(raw_type) if isinstance(raw_type, str) else None
     if kind is None:

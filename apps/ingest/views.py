@@ -95,7 +95,7 @@ METRICS = Signal(
     metrics_service_pb2.ExportMetricsServiceResponse,
     "rejected_data_points",
     lambda message, now, rules: otlp.metric_points(message, clock=now),
-    lambda raw, *, service, now, rules: native.metric_point(raw, service=service, clock=now),
+    native.metric_point,
     lambda items: points_write(points=items),
 )
 SPANS = Signal(
@@ -105,7 +105,7 @@ SPANS = Signal(
     trace_service_pb2.ExportTraceServiceResponse,
     "rejected_spans",
     lambda message, now, rules: otlp.spans(message, clock=now, rules=rules),
-    lambda raw, *, service, now, rules: native.span(raw, service=service, clock=now, rules=rules),
+    native.span,
     lambda items: spans_write(spans=items),
 )
 LOGS = Signal(
@@ -115,9 +115,7 @@ LOGS = Signal(
     logs_service_pb2.ExportLogsServiceResponse,
     "rejected_log_records",
     lambda message, now, rules: otlp.log_records(message, clock=now, rules=rules),
-    lambda raw, *, service, now, rules: native.log_record(
-        raw, service=service, clock=now, rules=rules
-    ),
+    native.log_record,
     lambda items: logs_write(logs=items),
 )
 
@@ -162,7 +160,7 @@ def _native(request: HttpRequest, signal: Signal) -> HttpResponse:
         return error_response(400, f"Malformed JSON: {exc}")
     except ItemError as exc:
         return error_response(400, str(exc))
-    build = partial(signal.native_build, service=service, now=clock(), rules=ruleset())
+    build = partial(signal.native_build, service=service, clock=clock(), rules=ruleset())
     batch = native.decode(raw_items, build)
     result = _write(signal.write, batch.items)
     if isinstance(result, HttpResponse):
