@@ -8,11 +8,7 @@ from apps.accounts.models import ApiKey
 
 
 def required_scope(request, view) -> str:
-    """Return the scope the view declares for this method (`required_scopes` by method, or
-    `required_scope`), defaulting to read for safe methods and write for the rest."""
-    by_method = getattr(view, "required_scopes", {})
-    if request.method in by_method:
-        return by_method[request.method]
+    """Return the view's `required_scope`, by default read for safe methods, write otherwise."""
     default = Scope.READ if request.method in SAFE_METHODS else Scope.WRITE
     return getattr(view, "required_scope", default)
 

@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable
 
 from apps.core.constants import HEARTBEAT_KEY, RETENTION_DEFAULTS
+from apps.core.locks import single_flight
 from apps.core.models import RetentionPolicy
 from apps.core.redis import redis_client
 
@@ -40,3 +41,9 @@ def prune_in_rounds(prune: Callable[[], int], *, max_rounds: int) -> int:
         if not deleted:
             break
     return total
+
+
+def prune_locked(name: str, prune: Callable[[], int], *, timeout_s: int, max_rounds: int) -> int:
+    """Prune in rounds while holding the single-flight lock `name`; 0 when another run has it."""
+    with single_flight(name, timeout_s=timeout_s) as mine:
+        return prune_in_rounds(prune, max_rounds=max_rounds) if mine else 0

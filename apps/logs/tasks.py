@@ -4,9 +4,8 @@ import time
 
 from celery import shared_task
 
-from apps.core.locks import single_flight
 from apps.core.selectors import retention_cutoff_ns
-from apps.core.services import prune_in_rounds
+from apps.core.services import prune_locked
 from apps.logs.services import logs_prune
 
 PRUNE_TIME_LIMIT_S = 600
@@ -20,14 +19,13 @@ PRUNE_TIME_LIMIT_S = 600
 )
 def prune() -> int:
     """Delete log records past their band's retention in bounded batches (one runner at a time)."""
-    with single_flight("logs.prune", timeout_s=PRUNE_TIME_LIMIT_S) as mine:
-        if not mine:
-            return 0
-        now_ns = time.time_ns()
-        debug = retention_cutoff_ns("logs.debug", now_ns=now_ns)
-        info = retention_cutoff_ns("logs.info", now_ns=now_ns)
-        warn = retention_cutoff_ns("logs.warn", now_ns=now_ns)
-        return prune_in_rounds(
-            lambda: logs_prune(debug_before_ns=debug, info_before_ns=info, warn_before_ns=warn),
-            max_rounds=500,
-        )
+    now_ns = time.time_ns()
+    debug = retention_cutoff_ns("logs.debug", now_ns=now_ns)
+    info = retention_cutoff_ns("logs.info", now_ns=now_ns)
+    warn = retention_cutoff_ns("logs.warn", now_ns=now_ns)
+    return prune_locked(
+        "logs.prune",
+        lambda: logs_prune(debug_before_ns=debug, info_before_ns=info, warn_before_ns=warn),
+        timeout_s=PRUNE_TIME_LIMIT_S,
+        max_rounds=500,
+    )

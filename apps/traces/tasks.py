@@ -4,9 +4,8 @@ import time
 
 from celery import shared_task
 
-from apps.core.locks import single_flight
 from apps.core.selectors import retention_cutoff_ns
-from apps.core.services import prune_in_rounds
+from apps.core.services import prune_locked
 from apps.traces.services import traces_prune
 
 PRUNE_TIME_LIMIT_S = 600
@@ -20,12 +19,12 @@ PRUNE_TIME_LIMIT_S = 600
 )
 def prune() -> int:
     """Delete traces past their retention in bounded batches (one runner at a time)."""
-    with single_flight("traces.prune", timeout_s=PRUNE_TIME_LIMIT_S) as mine:
-        if not mine:
-            return 0
-        now_ns = time.time_ns()
-        before = retention_cutoff_ns("traces.all", now_ns=now_ns)
-        error_before = retention_cutoff_ns("traces.error", now_ns=now_ns)
-        return prune_in_rounds(
-            lambda: traces_prune(before_ns=before, error_before_ns=error_before), max_rounds=500
-        )
+    now_ns = time.time_ns()
+    before = retention_cutoff_ns("traces.all", now_ns=now_ns)
+    error_before = retention_cutoff_ns("traces.error", now_ns=now_ns)
+    return prune_locked(
+        "traces.prune",
+        lambda: traces_prune(before_ns=before, error_before_ns=error_before),
+        timeout_s=PRUNE_TIME_LIMIT_S,
+        max_rounds=500,
+    )
