@@ -3,6 +3,7 @@
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import environ
@@ -20,7 +21,9 @@ def var_dir() -> Path:
     return path
 
 
-def secret_from_env_or_file(name: str, path: Path) -> str:
+def secret_from_env_or_file(
+    name: str, path: Path, generate: Callable[[], str] = lambda: secrets.token_urlsafe(64)
+) -> str:
     """Read a secret from NAME, NAME_FILE, or a generated mode-0600 file at `path`."""
     if env.str(name, default=""):
         return env.str(name)
@@ -28,7 +31,7 @@ def secret_from_env_or_file(name: str, path: Path) -> str:
     if file_name:
         return _read_secret_file(Path(file_name), name)
     if not path.exists():
-        _write_secret_file(path, secrets.token_urlsafe(64))
+        _write_secret_file(path, generate())
     return _read_secret_file(path, name)
 
 

@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("apps.traces.api.urls")),
     path("", include("apps.logs.api.urls")),
     path("", include("apps.ingest.api.urls")),
+    path("", include("apps.security.api.urls")),
+    path("", include("apps.alerts.api.urls")),
 ]
 
 urlpatterns = [

@@ -11,6 +11,7 @@ from django.test import Client
 from apps.accounts import services
 from apps.core import bundled_redis
 from apps.core.redis import redis_client
+from apps.security.scoring import thresholds_forget
 from tests.factories import UserFactory
 from tests.support.processes import ManagedProcess
 
@@ -37,6 +38,12 @@ def _empty_redis(redis_server):
 @pytest.fixture(autouse=True)
 def _no_cached_api_keys():
     services.api_key_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_thresholds():
+    yield
+    thresholds_forget()
 
 
 @pytest.fixture

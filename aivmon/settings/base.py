@@ -5,6 +5,7 @@
 
 from datetime import timedelta
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from aivmon.env import BASE_DIR, env, secret_from_env_or_file, var_dir
@@ -12,6 +13,10 @@ from aivmon.env import BASE_DIR, env, secret_from_env_or_file, var_dir
 VAR_DIR = var_dir()
 
 SECRET_KEY = secret_from_env_or_file("SECRET_KEY", VAR_DIR / "secret_key")
+# Encrypts channel secrets at rest (Fernet): a urlsafe base64 32-byte key.
+AIVMON_SECRETS_KEY = secret_from_env_or_file(
+    "AIVMON_SECRETS_KEY", VAR_DIR / "secrets_key", generate=lambda: Fernet.generate_key().decode()
+)
 DEBUG = env.bool("AIVMON_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("AIVMON_ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("AIVMON_CSRF_TRUSTED_ORIGINS", default=[])
@@ -35,6 +40,8 @@ INSTALLED_APPS = [
     "apps.traces",
     "apps.logs",
     "apps.ingest",
+    "apps.security",
+    "apps.alerts",
     "apps.dashboards",
 ]
 
@@ -164,6 +171,29 @@ AIVMON_MAX_SERIES_PER_METRIC = env.int("AIVMON_MAX_SERIES_PER_METRIC", default=1
 AIVMON_METRICS_SERIES_CACHE_SIZE = env.int("AIVMON_METRICS_SERIES_CACHE_SIZE", default=100_000)
 AIVMON_METRICS_QUERY_MAX_SERIES = env.int("AIVMON_METRICS_QUERY_MAX_SERIES", default=1_000)
 
+# --- Security monitoring ---------------------------------------------------------------------
+# How long the advisory block list keeps an IP or user of a high / critical threat.
+AIVMON_SECURITY_BLOCK_HIGH_S = env.int("AIVMON_SECURITY_BLOCK_HIGH_S", default=3600)
+AIVMON_SECURITY_BLOCK_CRITICAL_S = env.int("AIVMON_SECURITY_BLOCK_CRITICAL_S", default=24 * 3600)
+# Business hours: the behavioural detector's fallback before it has learned a user's own hours.
+AIVMON_SECURITY_BUSINESS_HOURS = env.str("AIVMON_SECURITY_BUSINESS_HOURS", default="08-19")
+AIVMON_SECURITY_BUSINESS_DAYS = env.str("AIVMON_SECURITY_BUSINESS_DAYS", default="mon-fri")
+AIVMON_SECURITY_TIMEZONE = env.str("AIVMON_SECURITY_TIMEZONE", default="UTC")
+
+# --- Alerting --------------------------------------------------------------------------------
+# Links in notifications point here.
+AIVMON_PUBLIC_URL = env.str("AIVMON_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# How often beat evaluates every rule (down to 1 s); ingest also triggers the rules it touches.
+AIVMON_ALERT_EVAL_INTERVAL_S = env.float("AIVMON_ALERT_EVAL_INTERVAL_S", default=15.0)
+if AIVMON_ALERT_EVAL_INTERVAL_S < 1:
+    raise ImproperlyConfigured("AIVMON_ALERT_EVAL_INTERVAL_S: at least 1 second")
+# Changes between firing and resolved within an hour that mark an alert as flapping.
+AIVMON_ALERT_FLAP_CHANGES = env.int("AIVMON_ALERT_FLAP_CHANGES", default=6)
+AIVMON_ALERT_DELIVERY_ATTEMPTS = env.int("AIVMON_ALERT_DELIVERY_ATTEMPTS", default=5)
+AIVMON_ALERT_RETRY_BASE_S = env.float("AIVMON_ALERT_RETRY_BASE_S", default=2.0)
+AIVMON_ALERT_RETRY_MAX_S = env.float("AIVMON_ALERT_RETRY_MAX_S", default=3600.0)
+AIVMON_ALERT_SEND_TIMEOUT_S = env.float("AIVMON_ALERT_SEND_TIMEOUT_S", default=10.0)
+
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -190,6 +220,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.OpaqueCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
+    "URL_FORMAT_OVERRIDE": None,  # ?format= is an ordinary parameter (rule export)
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -222,6 +253,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "maintenance"
+CELERY_TASK_ROUTES = {"aivmon.alerts.*": {"queue": "alerts"}}
 AIVMON_QUEUES = ["ingest", "detect", "alerts", "maintenance"]
 AIVMON_HEARTBEAT_INTERVAL_S = env.int("AIVMON_HEARTBEAT_INTERVAL_S", default=15)
 
@@ -251,6 +283,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "aivmon.logs.prune",
         "schedule": timedelta(minutes=15),
         "options": {"queue": "maintenance", "expires": 15 * 60},
+    },
+    "aivmon.security.prune": {
+        "task": "aivmon.security.prune",
+        "schedule": timedelta(hours=1),
+        "options": {"queue": "maintenance", "expires": 3600},
+    },
+    "aivmon.alerts.tick": {
+        "task": "aivmon.alerts.tick",
+        "schedule": timedelta(seconds=AIVMON_ALERT_EVAL_INTERVAL_S),
+        "options": {"queue": "alerts", "expires": AIVMON_ALERT_EVAL_INTERVAL_S},
     },
 }
 

@@ -14,6 +14,7 @@ from apps.accounts import selectors
 from apps.accounts.constants import Role
 from apps.audit.services import audit_record
 from apps.core.http import client_ip
+from apps.core.observe import security_observe
 
 _ADMIN_ACTIONS = {1: "admin.add", 2: "admin.change", 3: "admin.delete"}
 
@@ -59,11 +60,20 @@ def _audited(view, request, *args, **kwargs):
     )
     actor = selectors.request_actor(request)
     for entry in entries:
+        target = f"{entry.content_type.app_label}.{entry.content_type.model}:{entry.object_id}"
         audit_record(
             action=_ADMIN_ACTIONS.get(entry.action_flag, "admin.other"),
             actor=actor,
-            target=f"{entry.content_type.app_label}.{entry.content_type.model}:{entry.object_id}",
+            target=target,
             ip=client_ip(request),
             details={"object": entry.object_repr, "change": entry.get_change_message()},
+        )
+        security_observe(
+            request,
+            event_type="admin_operation",
+            details={
+                "action": _ADMIN_ACTIONS.get(entry.action_flag, "admin.other"),
+                "target": target,
+            },
         )
     return response

@@ -17,10 +17,23 @@ class HasScopeOrRole(BasePermission):
     message = "Your role or your API key's scopes do not allow this."
 
     def has_permission(self, request, view) -> bool:
-        scope = required_scope(request, view)
-        if isinstance(request.auth, ApiKey):
-            return request.auth.has_scope(scope)
-        return selectors.role_allows_scope(selectors.user_role(request.user), scope)
+        return allows(request, required_scope(request, view))
+
+
+def allows(request, scope: str) -> bool:
+    """True when the request's key has `scope`, or its signed-in user's role allows it."""
+    if isinstance(request.auth, ApiKey):
+        return request.auth.has_scope(scope)
+    return selectors.role_allows_scope(selectors.user_role(request.user), scope)
+
+
+class ReadOrAdmin(BasePermission):
+    """Reading needs the read scope (any role); changing needs admin."""
+
+    message = HasScopeOrRole.message
+
+    def has_permission(self, request, view) -> bool:
+        return allows(request, Scope.READ if request.method in SAFE_METHODS else Scope.ADMIN)
 
 
 class IsAuthenticatedPrincipal(BasePermission):

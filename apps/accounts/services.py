@@ -28,8 +28,10 @@ from apps.accounts.constants import (
 )
 from apps.accounts.models import ApiKey, LoginAttempt
 from apps.audit.services import SYSTEM, Actor, audit_record
+from apps.core.observe import security_observe
 
 logger = logging.getLogger(__name__)
+LOGIN_ENDPOINT = "/accounts/login/"
 
 
 class AccountError(ValueError):
@@ -288,12 +290,30 @@ def login_attempt_record(
             created_at=now, username=name, ip=ip, outcome=outcome, user_agent=user_agent[:255]
         )
         audit_record(action=f"auth.login_{outcome}", actor=actor, target=f"username:{name}", ip=ip)
-        if outcome == LoginOutcome.FAILURE:
-            _audit_if_locked(name, ip, now, actor)
+        locked = outcome == LoginOutcome.FAILURE and _audit_if_locked(name, ip, now, actor)
+    _observe_login(name, ip, outcome, user_agent, locked=locked)
     return attempt
 
 
-def _audit_if_locked(username: str, ip: str, now: datetime, actor: Actor) -> None:
+def _observe_login(username: str, ip: str, outcome: str, user_agent: str, *, locked: bool) -> None:
+    # A refusal while locked out is one more failed attempt, as far as detection goes.
+    success = outcome == LoginOutcome.SUCCESS
+    for event_type in ["auth_success" if success else "auth_failure"] + (
+        ["account_lockout"] if locked else []
+    ):
+        security_observe(
+            None,
+            event_type=event_type,
+            user_id=username,
+            source_ip=ip,
+            endpoint=LOGIN_ENDPOINT,
+            method="POST",
+            user_agent=user_agent,
+            details={"outcome": outcome},
+        )
+
+
+def _audit_if_locked(username: str, ip: str, now: datetime, actor: Actor) -> bool:
     wait_s = selectors.login_lockout_remaining_s(username=username, ip=ip, now=now)
     if wait_s:
         audit_record(
@@ -307,6 +327,7 @@ def _audit_if_locked(username: str, ip: str, now: datetime, actor: Actor) -> Non
                 "window_s": settings.AIVMON_LOGIN_WINDOW_S,
             },
         )
+    return bool(wait_s)
 
 
 def api_key_cache_clear() -> None:

@@ -1,3 +1,5 @@
+from django.db import models
+
 HEARTBEAT_KEY = "aivmon:worker:heartbeat"
 
 # Retention defaults (DESIGN.md); each editable in the admin. None keeps data forever.
@@ -14,3 +16,16 @@ RETENTION_DEFAULTS: dict[str, tuple[int | None, str]] = {
     "security.high": (365, "security events, high"),
     "security.critical": (None, "security events, critical"),
 }
+
+
+class Severity(models.IntegerChoices):
+    """How bad something is: security events and threats, alerts and their rules."""
+
+    INFO = 0, "info"
+    LOW = 1, "low"
+    MEDIUM = 2, "medium"
+    HIGH = 3, "high"
+    CRITICAL = 4, "critical"
+
+
+SEVERITY_BY_NAME = {label: value for value, label in Severity.choices}

@@ -8,6 +8,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from apps.core.observe import security_observe
+
 API_PREFIXES = ("/api/", "/otlp/")
 
 _CODES_BY_STATUS = {
@@ -52,12 +54,21 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     response = exception_handler(exc, context)
     if response is None:
         return None
+    _observe_refusal(exc, context.get("request"))
     if isinstance(exc, exceptions.ValidationError):
         code, message, details = "invalid", "The request is not valid.", response.data
     else:
         code, message, details = _describe(exc, response.status_code)
     response.data = error_body(code, message, details)
     return response
+
+
+def _observe_refusal(exc: Exception, request: HttpRequest | None) -> None:
+    # A wrong credential or a refused action is what detection looks for; a missing one is not.
+    if isinstance(exc, exceptions.AuthenticationFailed):
+        security_observe(request, event_type="auth_failure", details={"api": True})
+    elif isinstance(exc, exceptions.PermissionDenied):
+        security_observe(request, event_type="permission_denied", details={"status": 403})
 
 
 def _describe(exc: Exception, status_code: int) -> tuple[str, str, Any]:
@@ -82,6 +93,7 @@ def bad_request(request: HttpRequest, exception: Exception, **kwargs: Any):
 
 
 def permission_denied(request: HttpRequest, exception: Exception, **kwargs: Any):
+    security_observe(request, event_type="permission_denied", details={"status": 403})
     if is_api_request(request):
         return error_response(status.HTTP_403_FORBIDDEN, "You may not do this.")
     return defaults.permission_denied(request, exception, **kwargs)

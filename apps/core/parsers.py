@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+import yaml
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
@@ -22,3 +23,21 @@ class OrjsonParser(BaseParser):
             return orjson.loads(stream.read())
         except orjson.JSONDecodeError as exc:
             raise ParseError(f"Malformed JSON: {exc}") from exc
+
+
+class YamlParser(BaseParser):
+    """YAML bodies (configuration as code), read with the safe loader only."""
+
+    media_type = "application/yaml"
+
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Parse a YAML body; anything but plain data (tags, bad syntax) is a 400."""
+        try:
+            return yaml.safe_load(stream.read())
+        except (yaml.YAMLError, RecursionError) as exc:
+            raise ParseError(f"Malformed YAML: {exc}") from exc

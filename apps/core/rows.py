@@ -42,17 +42,17 @@ def json_text(value: Any) -> str:
     except TypeError as exc:
         raise Refused(f"not JSON-serialisable: {exc}") from exc
     if b"\\u0000" in encoded:
-        encoded = orjson.dumps(_json_without_nul(value))
+        encoded = orjson.dumps(json_without_nul(value))
     return encoded.decode()
 
 
-def _json_without_nul(value: Any) -> Any:
+def json_without_nul(value: Any) -> Any:
     if isinstance(value, str):
         return without_nul(value)
     if isinstance(value, dict):
-        return {without_nul(key): _json_without_nul(item) for key, item in value.items()}
+        return {without_nul(key): json_without_nul(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_without_nul(item) for item in value]
+        return [json_without_nul(item) for item in value]
     return value
 
 

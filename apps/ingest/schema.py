@@ -70,16 +70,69 @@ _RESULT = {
         },
     },
 }
+_EVENT = {
+    "type": "object",
+    "required": ["event_type"],
+    "properties": {
+        "timestamp": _TIME,
+        "event_type": {
+            "type": "string",
+            "description": "auth_failure, auth_success, request, admin_operation, data_access, "
+            "permission_denied, or another lower-case name",
+        },
+        "service": {"type": "string"},
+        "user_id": {"oneOf": [{"type": "string", "maxLength": 200}, {"type": "integer"}]},
+        "source_ip": {"type": "string", "description": "IPv4 or IPv6"},
+        "endpoint": {"type": "string"},
+        "method": {"type": "string"},
+        "params": _OBJECT,
+        "user_agent": {"type": "string"},
+        "details": _OBJECT,
+    },
+}
+_DETECTION = {
+    "type": "object",
+    "properties": {
+        "detector": {
+            "type": "string",
+            "enum": ["brute_force", "sql_injection", "rate_limit", "behavioral"],
+        },
+        "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "reason": {"type": "string"},
+        "kind": {"type": "string"},
+    },
+}
+_EVENT_RESULT = {
+    **_RESULT,
+    "properties": {
+        **_RESULT["properties"],  # type: ignore[dict-item]
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "threat_score": {"type": "number", "minimum": 0, "maximum": 1},
+                    "severity": {
+                        "type": "string",
+                        "enum": ["info", "low", "medium", "high", "critical"],
+                    },
+                    "detections": {"type": "array", "items": _DETECTION},
+                },
+            },
+        },
+    },
+}
 _SECURITY: list[dict[str, list]] = [{"ApiKeyBearer": []}, {"ApiKeyHeader": []}]
 
 
-def _native(summary: str, list_key: str, item: dict) -> dict[str, Any]:
+def _native(summary: str, list_key: str, item: dict, answer: dict = _RESULT) -> dict[str, Any]:
     body = {
         "type": "object",
         "required": [list_key],
         "properties": {"service": {"type": "string"}, list_key: {"type": "array", "items": item}},
     }
-    result = {"application/json": {"schema": _RESULT}}
+    result = {"application/json": {"schema": answer}}
     return {
         "post": {
             "operationId": f"ingest_{list_key}",
@@ -94,7 +147,7 @@ def _native(summary: str, list_key: str, item: dict) -> dict[str, Any]:
                     "when the batch as a whole is malformed.",
                     "content": {
                         "application/json": {
-                            "schema": {"oneOf": [_RESULT, {"$ref": "#/components/schemas/Error"}]}
+                            "schema": {"oneOf": [answer, {"$ref": "#/components/schemas/Error"}]}
                         }
                     },
                 },
@@ -130,6 +183,9 @@ INGEST_PATHS = {
     "/api/v1/ingest/metrics": _native("Store a batch of metric points", "points", _POINT),
     "/api/v1/ingest/spans": _native("Store a batch of spans", "spans", _SPAN),
     "/api/v1/ingest/logs": _native("Store a batch of log records", "logs", _LOG),
+    "/api/v1/ingest/security-events": _native(
+        "Score and store a batch of security events", "events", _EVENT, _EVENT_RESULT
+    ),
     "/otlp/v1/metrics": _otlp("metrics", "ExportMetricsService"),
     "/otlp/v1/traces": _otlp("traces", "ExportTraceService"),
     "/otlp/v1/logs": _otlp("logs", "ExportLogsService"),

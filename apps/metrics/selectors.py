@@ -35,11 +35,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from operator import itemgetter
 
 import orjson
 from django.conf import settings
-from django.db.models import QuerySet, Value
+from django.db.models import Max, QuerySet, Value
 from django.db.models.functions import StrIndex
 
 from apps.metrics.aggregation import (
@@ -378,3 +379,11 @@ def _describe_groups(
         group: (next(iter(names)) if len(names) == 1 else "", {query.group_by: str(group)})
         for group, names in services.items()
     }
+
+
+def series_last_seen(*, name: str | None = None, service: str | None = None) -> datetime | None:
+    """Return when any series of the metric name and/or service last had data (None: never).
+
+    last_seen is written at most once a minute per series: absence is known to within a minute.
+    """
+    return series_list(name=name, service=service).aggregate(last=Max("last_seen"))["last"]

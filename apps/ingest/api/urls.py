@@ -1,9 +1,14 @@
 from django.urls import path
 
-from apps.ingest import views
+from apps.ingest import security, views
 
 urlpatterns = [
     path("ingest/metrics", views.native_metrics, name="ingest-metrics"),
     path("ingest/spans", views.native_spans, name="ingest-spans"),
     path("ingest/logs", views.native_logs, name="ingest-logs"),
+    path(
+        "ingest/security-events",
+        security.native_security_events,
+        name="ingest-security-events",
+    ),
 ]

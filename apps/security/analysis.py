@@ -1,0 +1,81 @@
+"""Every event through every detector; the detectors are built once per process from settings."""
+
+import functools
+import re
+import zoneinfo
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from apps.core.redis import redis_client
+from apps.security.detectors.base import Detection, Detector, Event
+
+
+@functools.cache
+def detectors() -> tuple[Detector, ...]:
+    """Return this process's detectors (the Redis-backed ones share its Redis client)."""
+    # Imported here: the detectors compile their patterns when first needed, not at start-up.
+    from apps.security.detectors.behavioral import BehavioralDetector
+    from apps.security.detectors.brute_force import BruteForceDetector
+    from apps.security.detectors.rate_limit import RateLimitDetector
+    from apps.security.detectors.sql_injection import SqlInjectionDetector
+
+    client = redis_client()
+    return (
+        SqlInjectionDetector(),
+        BruteForceDetector(redis=client),
+        RateLimitDetector(redis=client),
+        BehavioralDetector(
+            redis=client,
+            business_hours=business_hours(settings.AIVMON_SECURITY_BUSINESS_HOURS),
+            business_days=business_days(settings.AIVMON_SECURITY_BUSINESS_DAYS),
+            timezone=time_zone(settings.AIVMON_SECURITY_TIMEZONE),
+        ),
+    )
+
+
+def analyse(events: Sequence[Event]) -> list[list[Detection]]:
+    """Return, for each event, what every detector found in it."""
+    found: list[list[Detection]] = [[] for _ in events]
+    for detector in detectors():
+        for slot, detections in zip(found, detector.analyse(events), strict=True):
+            slot.extend(detections)
+    return found
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"([0-9]{1,2})-([0-9]{1,2})")
+
+
+def business_hours(raw: str) -> tuple[int, int]:
+    """Read AIVMON_SECURITY_BUSINESS_HOURS: "08-19" is from 08:00 until 19:00."""
+    found = _HOURS.fullmatch(raw.strip())
+    if not found or not 0 <= int(found[1]) < int(found[2]) <= 24:
+        raise ImproperlyConfigured(
+            f"AIVMON_SECURITY_BUSINESS_HOURS: {raw!r}; give start-end hours such as 08-19"
+        )
+    return int(found[1]), int(found[2])
+
+
+def business_days(raw: str) -> tuple[int, ...]:
+    """Read AIVMON_SECURITY_BUSINESS_DAYS: "mon-fri", or days and ranges like "mon,wed,fri-sun"."""
+    days: list[int] = []
+    for part in raw.lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first not in DAYS or (last and last not in DAYS):
+            raise ImproperlyConfigured(
+                f"AIVMON_SECURITY_BUSINESS_DAYS: {raw!r}; give days such as mon-fri"
+            )
+        start, end = DAYS.index(first), DAYS.index(last or first)
+        days.extend(range(start, end + 1) if start <= end else [*range(start, 7), *range(end + 1)])
+    return tuple(sorted(set(days)))
+
+
+def time_zone(raw: str) -> str:
+    """Check AIVMON_SECURITY_TIMEZONE names an IANA time zone."""
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"AIVMON_SECURITY_TIMEZONE: unknown time zone {raw!r}") from None
+    return raw

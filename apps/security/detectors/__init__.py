@@ -1,0 +1,1 @@
+"""Detectors, each a module behind the interface in `base`; `apps.security.analysis` runs them."""
