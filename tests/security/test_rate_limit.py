@@ -1,0 +1,161 @@
+"""Per-minute request rates against a learned baseline, and many-IP floods, on real Redis."""
+
+import pytest
+
+from apps.security.detectors.base import IP, USER, Event
+from apps.security.detectors.rate_limit import RateLimitDetector
+from apps.security.detectors.windows import key
+
+MINUTE0 = 1_736_899_980.0  # 2025-01-15 00:13:00 UTC, the start of a minute
+M0 = int(MINUTE0 // 60)  # its minute number in bucket keys
+
+
+def request(t: float, user: str = "alice", ip: str = "198.51.100.1", n: int = 0) -> Event:
+    return Event(
+        t, "request", user_id=user, source_ip=ip, endpoint="/api/orders", event_id=f"{t}-{n}"
+    )
+
+
+def minute_of_requests(minute: int, count: int, user: str = "alice") -> list[Event]:
+    """count requests by user spread over the given minute after MINUTE0."""
+    start = MINUTE0 + 60 * minute
+    return [request(start + 59 * i / count, user=user, n=i) for i in range(count)]
+
+
+def learned(minutes: int, per_minute: int, user: str = "alice") -> list[Event]:
+    return [e for m in range(minutes) for e in minute_of_requests(m, per_minute, user)]
+
+
+def flood(minute: int, ips: int, offset: int = 0) -> list[Event]:
+    """One anonymous request from each of ips distinct addresses in the given minute."""
+    start = MINUTE0 + 60 * minute
+    return [
+        request(start + i * 50 / ips, user="", ip=f"10.{(offset + i) // 256 % 256}.{i % 256}.9")
+        for i in range(ips)
+    ]
+
+
+def severity(score: float) -> str:
+    bands = [(0.9, "critical"), (0.75, "high"), (0.5, "medium"), (0.3, "low")]
+    return next((name for floor, name in bands if score >= floor), "info")
+
+
+def kinds(found: list) -> list[tuple[str, str]]:
+    return [(d.kind, severity(d.score)) for d in found]
+
+
+@pytest.fixture
+def detector(detector_redis):
+    return RateLimitDetector(redis=detector_redis)
+
+
+def test_the_baseline_is_an_ewma_of_completed_minutes(detector, detector_redis):
+    detector.analyse([*minute_of_requests(0, 10), *minute_of_requests(1, 20)])
+    detector.analyse(minute_of_requests(2, 1))
+
+    baseline = detector_redis.hgetall(key("rl", "base", USER, "alice", "/api/orders"))
+    assert {k: float(v) for k, v in baseline.items()} == {
+        b"minute": M0 + 2.0,
+        b"count": 1.0,
+        b"mean": 13.0,  # 0.7 × 10 + 0.3 × 20
+        b"dev": 3.0,  # 0.3 × |20 − 10|
+        b"n": 2.0,
+    }
+
+
+def test_a_burst_after_a_learned_baseline_is_medium_then_high(detector):
+    detector.analyse(learned(10, 20))
+
+    found = detector.analyse(minute_of_requests(10, 130))
+
+    assert [kinds(found[i]) for i in (59, 60, 119, 120)] == [
+        [],
+        [("rate_limit", "medium")],
+        [("rate_limit", "medium")],
+        [("rate_limit", "high")],
+    ]
+    assert found[60][0].reason == (
+        "61 requests to /api/orders from alice this minute (usually about 20)"
+    )
+    assert (found[60][0].key_type, found[60][0].key) == (USER, "alice")
+
+
+def test_a_client_learned_at_two_hundred_a_minute_is_not_flagged_at_two_hundred_fifty(detector):
+    detector.analyse(learned(10, 200))
+
+    found = detector.analyse(minute_of_requests(10, 250))
+
+    assert found[-1] == []
+
+
+def test_nothing_is_flagged_at_or_below_the_floor_however_quiet_the_baseline(detector):
+    detector.analyse(learned(10, 2))
+
+    found = detector.analyse(minute_of_requests(10, 60))
+
+    assert [f for f in found if f] == []
+
+
+def test_without_a_baseline_the_floor_decides(detector):
+    found = detector.analyse(minute_of_requests(0, 61))
+
+    assert kinds(found[-1]) == [("rate_limit", "medium")]
+    assert found[-1][0].reason.endswith("(no baseline yet)")
+
+
+def test_anonymous_requests_are_counted_per_ip(detector):
+    found = detector.analyse(
+        [request(MINUTE0 + i / 10, user="", ip="192.0.2.5") for i in range(61)]
+    )
+
+    assert [(d.kind, d.key_type, d.key) for d in found[-1]] == [("rate_limit", IP, "192.0.2.5")]
+
+
+def test_events_with_neither_endpoint_nor_request_type_are_not_counted(detector, detector_keys):
+    found = detector.analyse([Event(MINUTE0, "auth_failure", source_ip="192.0.2.5")])
+
+    assert found == [[]]
+    assert detector_keys() == {}
+
+
+def test_many_distinct_ips_on_one_endpoint_is_a_ddos_suspicion(detector):
+    detector.analyse([e for m in range(5) for e in flood(m, 10)])
+
+    found = detector.analyse(flood(5, 260))
+
+    assert [any(d.kind == "ddos" for d in f) for f in found[:150]] == [False] * 150
+    assert [kinds(f) for f in found[-20:]] == [[("ddos", "medium")]] * 20
+    assert (found[-1][0].key_type, found[-1][0].key) == (IP, "10.1.3.9")
+    assert "distinct IPs on /api/orders this minute (usually about 10)" in found[-1][0].reason
+
+
+def test_an_endpoint_that_usually_sees_many_ips_is_not_a_ddos(detector):
+    detector.analyse([e for m in range(5) for e in flood(m, 300, offset=1000 * m)])
+
+    found = detector.analyse(flood(5, 320))
+
+    assert [f for f in found if f] == []
+
+
+def test_every_key_has_an_expiry(detector, detector_keys):
+    detector.analyse([*minute_of_requests(0, 1), *minute_of_requests(1, 1)])
+
+    keys = detector_keys()
+    assert sorted(keys) == [
+        "aivmon:sec:rl:base:user:alice:/api/orders",
+        "aivmon:sec:rl:ipbase:/api/orders",
+        f"aivmon:sec:rl:ips:/api/orders:{M0}",
+        f"aivmon:sec:rl:ips:/api/orders:{M0 + 1}",
+        f"aivmon:sec:rl:n:user:alice:/api/orders:{M0}",
+        f"aivmon:sec:rl:n:user:alice:/api/orders:{M0 + 1}",
+    ]
+    assert all(ttl > 0 for ttl in keys.values())
+
+
+def test_a_late_request_counts_in_its_own_minute(detector, detector_redis):
+    detector.analyse([*minute_of_requests(0, 3), *minute_of_requests(1, 1)])
+
+    detector.analyse([request(MINUTE0 + 59.5)])
+
+    counts = key("rl", "n", USER, "alice", "/api/orders")
+    assert [detector_redis.get(f"{counts}:{m}") for m in (M0, M0 + 1)] == [b"4", b"1"]
