@@ -99,3 +99,17 @@ def _lockout_wait(
         return 0
     # Locked until the limit-th newest failure leaves the window.
     return max(1, int((failures[-1] + window - now).total_seconds()) + 1)
+
+
+def users_with_role(*, role: str) -> QuerySet[Any]:
+    """Return the active users holding `role` who have an e-mail address (superusers are admins)."""
+    holders = Q(groups__name=role)
+    if role == Role.ADMIN:
+        holders |= Q(is_superuser=True)
+    users = get_user_model().objects.filter(holders, is_active=True).exclude(email="")
+    return users.distinct().order_by("pk")
+
+
+def api_key_last_used(*, prefix: str) -> datetime | None:
+    """Return when the key with this prefix was last used (written at most once a minute)."""
+    return ApiKey.objects.filter(prefix=prefix).values_list("last_used_at", flat=True).first()

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.alerts import triggers as alert_triggers
 from apps.audit.services import Actor, audit_record
 from apps.core.rows import json_without_nul, without_nul
 from apps.security import analysis
@@ -90,6 +91,8 @@ def _store(events: list[Event], results: list[EventResult], scrub: Scrub | None)
     ]
     threats = threats_record(sightings=sightings)
     blocks_advise(threats=threats, now=now)
+    if threats:
+        alert_triggers.kind_changed("security")  # the hand-off to the alert engine
 
 
 def _event_row(
@@ -126,6 +129,7 @@ def threat_mitigate(*, threat: Threat, actor: Actor, ip: str = "", note: str = "
         _threat_set_status(threat, ThreatStatus.MITIGATED, actor)
         SecurityEvent.objects.filter(threats=threat).update(mitigated=True)
         _audit_triage("security.threat_mitigated", threat, actor, ip, note)
+        alert_triggers.kind_changed("security")
     return threat
 
 
@@ -137,6 +141,7 @@ def threat_mark_false_positive(
         _threat_set_status(threat, ThreatStatus.FALSE_POSITIVE, actor)
         BlockListEntry.objects.filter(threat=threat, created_by__isnull=True).delete()
         _audit_triage("security.threat_false_positive", threat, actor, ip, note)
+        alert_triggers.kind_changed("security")
     return threat
 
 

@@ -1,0 +1,1 @@
+"""Notification channels, each a plug-in module behind the interface in `base`."""

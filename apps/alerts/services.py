@@ -1,0 +1,307 @@
+"""Alert writes: rules, channels, silences, and what people do to alerts (all audited)."""
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+from django.utils import timezone
+
+from apps.alerts import lifecycle, triggers
+from apps.alerts.channels.registry import channel_for
+from apps.alerts.constants import ACTIVE_STATES, AlertState, DeliveryStatus, Event
+from apps.alerts.crypto import secrets_decrypt, secrets_encrypt
+from apps.alerts.delivery import delivery_attempt
+from apps.alerts.evaluators.registry import evaluator_for
+from apps.alerts.labels import SILENCE_OPS, silence_matches
+from apps.alerts.models import Alert, AlertRule, Channel, Delivery, Silence
+from apps.audit.services import Actor, audit_record
+
+RULE_FIELDS = (
+    "name",
+    "kind",
+    "params",
+    "labels",
+    "severity",
+    "summary_template",
+    "description_template",
+    "runbook_url",
+    "escalation_policy",
+    "group_by",
+    "group_wait_s",
+    "group_interval_s",
+    "repeat_interval_s",
+    "enabled",
+)
+
+
+class AlertError(ValueError):
+    """A change that cannot be made; `errors` maps fields to what is wrong."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+        self.errors = errors
+
+
+# --- people acting on alerts ------------------------------------------------------------------
+
+
+def alert_acknowledge(*, alert: Alert, actor: Actor, reason: str = "") -> Alert:
+    """Acknowledge a firing alert: no repeats or escalation until it resolves; audited."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("rule").get(pk=alert.pk)
+        if alert.state != AlertState.FIRING:
+            raise AlertError(
+                {"state": f"only a firing alert can be acknowledged (it is {alert.state})"}
+            )
+        lifecycle.acknowledge(
+            alert, actor=actor, reason=reason or "acknowledged", now=timezone.now()
+        )
+    return alert
+
+
+def alert_resolve(*, alert: Alert, actor: Actor, reason: str = "") -> Alert:
+    """Resolve an active alert by hand; a breach after this opens a new episode; audited."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().select_related("rule").get(pk=alert.pk)
+        if alert.state not in ACTIVE_STATES:
+            raise AlertError({"state": f"the alert is already {alert.state}"})
+        lifecycle.resolve(
+            alert, actor=actor, reason=reason or "resolved by hand", now=timezone.now()
+        )
+    return alert
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def rule_params_clean(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a rule kind's params cleaned by its evaluator (RuleParamsError says what is wrong)."""
+    return evaluator_for(kind).validate(params)
+
+
+def rule_save(
+    *,
+    rule: AlertRule | None,
+    fields: Mapping[str, Any],
+    channels: list[Channel] | None,
+    actor: Actor,
+) -> AlertRule:
+    """Create a rule (rule=None) or change one; its params are checked by its kind; audited."""
+    creating = rule is None
+    rule = rule or AlertRule()
+    for name in RULE_FIELDS:
+        if name in fields:
+            setattr(rule, name, fields[name])
+    rule.params = rule_params_clean(rule.kind, rule.params)
+    triggers.rules_forget()
+    with transaction.atomic():
+        rule.save()
+        if channels is not None:
+            rule.channels.set(channels)
+        audit_record(
+            action="alerts.rule_created" if creating else "alerts.rule_changed",
+            actor=actor,
+            target=f"alert_rule:{rule.pk}",
+            details={"name": rule.name, "kind": rule.kind},
+        )
+    return rule
+
+
+def rule_delete(*, rule: AlertRule, actor: Actor) -> None:
+    """Delete a rule and its alerts; audited."""
+    with transaction.atomic():
+        target, name = f"alert_rule:{rule.pk}", rule.name
+        rule.delete()
+        audit_record(
+            action="alerts.rule_deleted", actor=actor, target=target, details={"name": name}
+        )
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+
+def channel_config_split(kind: str, config: Mapping[str, Any]) -> tuple[dict, dict]:
+    """Return the channel's config cleaned by its plug-in, split into plain and secret parts."""
+    plugin = channel_for(kind)
+    cleaned = plugin.validate(config)
+    secret = {key: cleaned.pop(key) for key in plugin.secret_fields if key in cleaned}
+    return cleaned, secret
+
+
+def channel_save(
+    *,
+    channel: Channel | None,
+    name: str,
+    kind: str,
+    config: Mapping[str, Any] | None,
+    enabled: bool = True,
+    actor: Actor,
+) -> Channel:
+    """Create or change a channel; secret fields are stored encrypted; audited (no secrets)."""
+    creating = channel is None
+    channel = channel or Channel(kind=kind)
+    if config is not None or creating:
+        config = config or {}
+        old_secrets = secrets_decrypt(channel.secrets_token) if channel.secrets_token else {}
+        plain, secret = channel_config_split(kind, {**old_secrets, **config})
+        channel.config, channel.secrets_token = plain, secrets_encrypt(secret) if secret else ""
+    channel.name, channel.kind, channel.enabled = name, kind, enabled
+    with transaction.atomic():
+        channel.save()
+        audit_record(
+            action="alerts.channel_created" if creating else "alerts.channel_changed",
+            actor=actor,
+            target=f"channel:{channel.pk}",
+            details={"name": channel.name, "kind": channel.kind},
+        )
+    return channel
+
+
+def channel_test(*, channel: Channel, actor: Actor) -> Delivery:
+    """Send a test notification through the channel once, now; audited, in the ledger."""
+    now = timezone.now()
+    delivery = Delivery.objects.create(channel=channel, event=Event.TEST, created_at=now)
+    delivery_attempt(delivery_id=delivery.pk, now=now, retry=False)
+    audit_record(action="alerts.channel_tested", actor=actor, target=f"channel:{channel.pk}")
+    delivery.refresh_from_db()
+    return delivery
+
+
+def channel_delete(*, channel: Channel, actor: Actor) -> None:
+    with transaction.atomic():
+        target, name = f"channel:{channel.pk}", channel.name
+        channel.delete()
+        audit_record(
+            action="alerts.channel_deleted", actor=actor, target=target, details={"name": name}
+        )
+
+
+# --- silences ---------------------------------------------------------------------------------
+
+
+def silence_matchers_clean(matchers: Any) -> list[dict[str, str]]:
+    """Return label matchers [{"label", "op", "value"}], or raise AlertError."""
+    if not isinstance(matchers, list) or not matchers or len(matchers) > 32:
+        raise AlertError({"matchers": "a list of 1 to 32 {label, op, value} matchers"})
+    cleaned = []
+    for matcher in matchers:
+        if not isinstance(matcher, dict):
+            raise AlertError({"matchers": "each matcher is an object {label, op, value}"})
+        label, op, value = matcher.get("label"), matcher.get("op", "="), matcher.get("value")
+        if (
+            not isinstance(label, str)
+            or not label
+            or not isinstance(value, str)
+            or op not in SILENCE_OPS
+        ):
+            raise AlertError(
+                {"matchers": f"label and value strings, op one of {' '.join(SILENCE_OPS)}"}
+            )
+        if op in ("=~", "!~"):
+            _regex(value)
+        cleaned.append({"label": label[:200], "op": op, "value": value[:200]})
+    return cleaned
+
+
+def _regex(value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise AlertError({"matchers": f"bad regular expression {value!r}: {exc}"}) from None
+
+
+def silence_create(
+    *,
+    matchers: Any,
+    starts_at: datetime,
+    ends_at: datetime,
+    comment: str,
+    user: Any,
+    actor: Actor,
+) -> Silence:
+    """Silence alerts matching every matcher between start and end; matching active alerts
+    are silenced at once (still recorded); audited."""
+    if ends_at <= starts_at:
+        raise AlertError({"ends_at": "must be after starts_at"})
+    with transaction.atomic():
+        silence = Silence.objects.create(
+            matchers=silence_matchers_clean(matchers),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            comment=comment,
+            created_by=user,
+            creator=(actor.label or actor.id)[:200],
+        )
+        _silence_firing(silence)
+        audit_record(
+            action="alerts.silence_created",
+            actor=actor,
+            target=f"silence:{silence.pk}",
+            details={
+                "matchers": silence.matchers,
+                "ends_at": ends_at.isoformat(),
+                "comment": comment,
+            },
+        )
+    return silence
+
+
+def _silence_firing(silence: Silence) -> None:
+    now = timezone.now()
+    if not silence.starts_at <= now < silence.ends_at:
+        return
+    for alert in (
+        Alert.objects.select_for_update().filter(state=AlertState.FIRING).select_related("rule")
+    ):
+        if silence_matches(silence, alert.labels):
+            alert.silence = silence
+            lifecycle.transition(
+                alert,
+                AlertState.SILENCED,
+                actor=lifecycle.ENGINE,
+                reason=f"silence #{silence.pk}",
+                now=now,
+            )
+
+
+def silence_expire(*, silence: Silence, actor: Actor) -> Silence:
+    """End a silence now (its alerts fire again at the next evaluation if still breaching)."""
+    with transaction.atomic():
+        now = timezone.now()
+        silence.expired_at = now
+        silence.ends_at = min(silence.ends_at, now)
+        silence.save(update_fields=["expired_at", "ends_at"])
+        audit_record(action="alerts.silence_expired", actor=actor, target=f"silence:{silence.pk}")
+    return silence
+
+
+def deliveries_replay(*, delivery_ids: list[int], actor: Actor, now: datetime) -> int:
+    """Queue dead deliveries again from their first attempt; audited."""
+    with transaction.atomic():
+        dead = list(
+            Delivery.objects.select_for_update().filter(
+                pk__in=delivery_ids, status=DeliveryStatus.DEAD
+            )
+        )
+        for delivery in dead:
+            delivery.status, delivery.attempts, delivery.next_attempt_at = (
+                DeliveryStatus.PENDING,
+                0,
+                None,
+            )
+            delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+            transaction.on_commit(
+                partial(current_app.send_task, "aivmon.alerts.deliver", args=[delivery.pk])
+            )
+        if dead:
+            audit_record(
+                action="alerts.deliveries_replayed",
+                actor=actor,
+                target="deliveries",
+                details={"ids": [delivery.pk for delivery in dead]},
+            )
+    return len(dead)

@@ -1,0 +1,267 @@
+"""The alerts API: lifecycle actions by role, silences, rules and channels, import and export."""
+
+from datetime import timedelta
+
+import pytest
+import yaml
+from django.utils import timezone
+
+from apps.alerts import engine
+from apps.alerts.constants import AlertState
+from apps.alerts.models import Alert, AlertRule, Channel, Silence
+from apps.audit.models import AuditEvent
+from tests.alerts.factories import ChannelFactory, RuleFactory, cpu
+from tests.conftest import key_client
+
+pytestmark = pytest.mark.django_db
+
+RULE = {
+    "name": "cpu hot",
+    "kind": "metric_threshold",
+    "severity": "high",
+    "params": {
+        "metric": "cpu_percent",
+        "service": "api",
+        "labels": {"host": "a"},
+        "agg": "avg",
+        "window_s": 60,
+        "op": ">",
+        "threshold": 90,
+        "for_s": 0,
+    },
+}
+
+
+def _post(client, url: str, body: dict | None = None):
+    return client.post(url, body or {}, content_type="application/json")
+
+
+@pytest.fixture
+def firing():
+    RuleFactory()
+    cpu(97)
+    engine.rules_evaluate(now=timezone.now())
+    return Alert.objects.get()
+
+
+def test_alerts_are_listed_and_filtered_by_state_and_severity(viewer_client, firing):
+    everything = viewer_client.get("/api/v1/alerts").json()["results"]
+    resolved = viewer_client.get("/api/v1/alerts?state=resolved").json()["results"]
+    critical = viewer_client.get("/api/v1/alerts?severity=critical").json()["results"]
+
+    assert [a["id"] for a in everything] == [firing.pk]
+    assert everything[0]["state"] == "firing" and everything[0]["severity"] == "high"
+    assert everything[0]["notifications"] == []
+    assert resolved == [] and critical == []
+
+
+def test_an_alert_shows_its_transitions(viewer_client, firing):
+    body = viewer_client.get(f"/api/v1/alerts/{firing.pk}").json()
+
+    assert [t["to_state"] for t in body["transitions"]] == ["pending", "firing"]
+
+
+def test_viewers_cannot_acknowledge(viewer_client, firing):
+    assert _post(viewer_client, f"/api/v1/alerts/{firing.pk}/acknowledge").status_code == 403
+
+
+def test_operators_acknowledge_and_resolve_with_audit(operator_client, firing):
+    ack = _post(operator_client, f"/api/v1/alerts/{firing.pk}/acknowledge", {"reason": "on it"})
+    again = _post(operator_client, f"/api/v1/alerts/{firing.pk}/acknowledge")
+    resolved = _post(operator_client, f"/api/v1/alerts/{firing.pk}/resolve")
+
+    audit = AuditEvent.objects.get(action="alert.acknowledged")
+    assert ack.status_code == 200 and ack.json()["acknowledged_by"] == "otto"
+    assert again.status_code == 400
+    assert resolved.json()["state"] == "resolved"
+    assert "on it" in audit.details_json
+
+
+def test_an_acknowledged_alert_is_not_escalated_or_repeated(operator_client, firing):
+    _post(operator_client, f"/api/v1/alerts/{firing.pk}/acknowledge")
+
+    engine.rules_evaluate(now=timezone.now())
+
+    assert Alert.objects.get().state == AlertState.ACKNOWLEDGED
+
+
+def test_operators_silence_by_label_and_end_the_silence(operator_client, firing):
+    ends = (timezone.now() + timedelta(hours=1)).isoformat()
+    made = _post(
+        operator_client,
+        "/api/v1/silences",
+        {
+            "matchers": [{"label": "host", "op": "=", "value": "a"}],
+            "ends_at": ends,
+            "comment": "deploy",
+        },
+    )
+    silenced = Alert.objects.get().state
+    ended = operator_client.delete(f"/api/v1/silences/{made.json()['id']}")
+
+    assert made.status_code == 201 and made.json()["creator"] == "otto"
+    assert silenced == AlertState.SILENCED
+    assert ended.status_code == 204
+    assert Silence.objects.get().expired_at is not None
+
+
+@pytest.mark.parametrize(
+    "matchers",
+    [
+        [],
+        [{"label": "host"}],
+        [{"label": "host", "op": "~", "value": "a"}],
+        [{"label": "h", "op": "=~", "value": "("}],
+    ],
+)
+def test_bad_silence_matchers_are_a_400(operator_client, matchers):
+    ends = (timezone.now() + timedelta(hours=1)).isoformat()
+
+    response = _post(operator_client, "/api/v1/silences", {"matchers": matchers, "ends_at": ends})
+
+    assert response.status_code == 400
+
+
+def test_viewers_cannot_silence(viewer_client):
+    ends = (timezone.now() + timedelta(hours=1)).isoformat()
+    body = {"matchers": [{"label": "host", "op": "=", "value": "a"}], "ends_at": ends}
+
+    assert _post(viewer_client, "/api/v1/silences", body).status_code == 403
+
+
+def test_admins_create_the_api_md_rule_and_operators_cannot(admin_client, operator_client):
+    channel = ChannelFactory()
+    body = {**RULE, "channels": [channel.pk]}
+
+    denied = _post(operator_client, "/api/v1/alert-rules", body)
+    created = _post(admin_client, "/api/v1/alert-rules", body)
+
+    rule = AlertRule.objects.get()
+    assert denied.status_code == 403
+    assert created.status_code == 201
+    assert created.json()["severity"] == "high" and created.json()["channels"] == [channel.pk]
+    assert rule.params["keep_firing_for_s"] == 0  # filled in by the kind's defaults
+    assert AuditEvent.objects.filter(action="alerts.rule_created").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"kind": "nonsense"}, "kind"),
+        ({"params": {"metric": "cpu", "op": "=>"}}, "params"),
+        ({"params": {"metric": "cpu", "window_s": -1}}, "params"),
+        ({"severity": "urgent"}, "severity"),
+    ],
+)
+def test_bad_rules_are_a_400_naming_the_field(admin_client, change, field):
+    response = _post(admin_client, "/api/v1/alert-rules", {**RULE, **change})
+
+    assert response.status_code == 400
+    assert field in response.json()["error"]["details"]
+
+
+def test_admins_change_and_delete_rules(admin_client):
+    rule = RuleFactory()
+
+    changed = admin_client.patch(
+        f"/api/v1/alert-rules/{rule.pk}", {"enabled": False}, content_type="application/json"
+    )
+    deleted = admin_client.delete(f"/api/v1/alert-rules/{rule.pk}")
+
+    assert changed.status_code == 200 and changed.json()["enabled"] is False
+    assert deleted.status_code == 204
+    assert not AlertRule.objects.exists()
+
+
+def test_channel_secrets_are_write_only_and_stored_encrypted(admin_client):
+    created = _post(
+        admin_client,
+        "/api/v1/channels",
+        {
+            "name": "ops-hook",
+            "kind": "webhook",
+            "config": {"url": "http://127.0.0.1:9000/hook", "secret": "s3cret"},
+        },
+    )
+    shown = admin_client.get(f"/api/v1/channels/{created.json()['id']}").json()
+
+    stored = Channel.objects.get()
+    assert created.status_code == 201
+    assert "secret" not in shown["config"] and shown["secret_fields_set"] == ["secret"]
+    assert "s3cret" not in stored.secrets_token and "s3cret" not in str(stored.config)
+
+
+def test_patching_a_channel_without_its_secret_keeps_it(admin_client):
+    channel_id = _post(
+        admin_client,
+        "/api/v1/channels",
+        {"name": "h", "kind": "webhook", "config": {"url": "http://127.0.0.1:9/a", "secret": "s"}},
+    ).json()["id"]
+
+    admin_client.patch(
+        f"/api/v1/channels/{channel_id}",
+        {"config": {"url": "http://127.0.0.1:9/b"}},
+        content_type="application/json",
+    )
+
+    shown = admin_client.get(f"/api/v1/channels/{channel_id}").json()
+    assert shown["config"]["url"] == "http://127.0.0.1:9/b"
+    assert shown["secret_fields_set"] == ["secret"]
+
+
+def test_only_admins_see_channels(operator_client, make_key):
+    ChannelFactory()
+
+    assert operator_client.get("/api/v1/channels").status_code == 403
+    assert key_client(make_key("read")).get("/api/v1/channels").status_code == 403
+
+
+def test_a_bad_channel_config_is_a_400(admin_client):
+    response = _post(
+        admin_client,
+        "/api/v1/channels",
+        {"name": "x", "kind": "webhook", "config": {"url": "ftp://x"}},
+    )
+
+    assert response.status_code == 400
+
+
+def test_rules_round_trip_through_yaml_export_and_import(admin_client):
+    ChannelFactory(name="ops-hook")
+    RuleFactory(name="cpu hot", channels=[Channel.objects.get()], labels={"team": "core"})
+    exported = admin_client.get("/api/v1/alert-rules/export?format=yaml")
+    document = yaml.safe_load(exported.content)
+    AlertRule.objects.all().delete()
+
+    imported = admin_client.post(
+        "/api/v1/alert-rules/import", exported.content, content_type="application/yaml"
+    )
+    again = admin_client.post(
+        "/api/v1/alert-rules/import", document, content_type="application/json"
+    )
+
+    rule = AlertRule.objects.get()
+    assert document["rules"][0]["channels"] == ["ops-hook"]
+    assert imported.json() == {"created": 1, "updated": 0}
+    assert again.json() == {"created": 0, "updated": 1}
+    assert rule.labels == {"team": "core"} and list(
+        rule.channels.values_list("name", flat=True)
+    ) == ["ops-hook"]
+
+
+def test_an_import_with_one_bad_rule_imports_nothing(admin_client):
+    document = {"rules": [RULE, {**RULE, "name": "other", "channels": ["missing"]}]}
+
+    response = _post(admin_client, "/api/v1/alert-rules/import", document)
+
+    assert response.status_code == 400
+    assert "rules[1]" in response.json()["error"]["details"]
+    assert not AlertRule.objects.exists()
+
+
+def test_malformed_yaml_is_a_400(admin_client):
+    response = admin_client.post(
+        "/api/v1/alert-rules/import", b"rules: [", content_type="application/yaml"
+    )
+
+    assert response.status_code == 400
