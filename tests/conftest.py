@@ -1,7 +1,10 @@
 """Shared test setup: a real Redis on 127.0.0.1, a user and a client per role, API keys."""
 
 import shutil
+import sys
 import tempfile
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,31 @@ def start_process(transactional_db, tmp_path, request):
         return process
 
     return start
+
+
+CELERY_QUEUES = "ingest,detect,alerts,maintenance"
+
+
+@pytest.fixture
+def start_celery(start_process) -> Callable[..., ManagedProcess]:
+    """Start `python -m celery -A aivmon <args>`, stopped when the test ends."""
+
+    def start(name: str, *args: str) -> ManagedProcess:
+        argv = [sys.executable, "-m", "celery", "-A", "aivmon", *args, "--loglevel=INFO"]
+        return start_process(name, argv)
+
+    return start
+
+
+@pytest.fixture
+def celery_worker(start_celery) -> ManagedProcess:
+    return start_celery(
+        "worker",
+        "worker",
+        "--pool=solo",
+        "--concurrency=1",
+        "-Q",
+        CELERY_QUEUES,
+        "-n",
+        f"test-{uuid.uuid4().hex[:8]}@%h",
+    )

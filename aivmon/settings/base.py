@@ -193,6 +193,17 @@ AIVMON_ALERT_DELIVERY_ATTEMPTS = env.int("AIVMON_ALERT_DELIVERY_ATTEMPTS", defau
 AIVMON_ALERT_RETRY_BASE_S = env.float("AIVMON_ALERT_RETRY_BASE_S", default=2.0)
 AIVMON_ALERT_RETRY_MAX_S = env.float("AIVMON_ALERT_RETRY_MAX_S", default=3600.0)
 AIVMON_ALERT_SEND_TIMEOUT_S = env.float("AIVMON_ALERT_SEND_TIMEOUT_S", default=10.0)
+# Outgoing mail for e-mail channels: smtp://user:password@host:587/?tls=True (django-environ);
+# the default prints messages to the worker's log.
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("AIVMON_FROM_EMAIL", default="aivmon@localhost")
 
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -286,6 +297,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "aivmon.security.prune": {
         "task": "aivmon.security.prune",
+        "schedule": timedelta(hours=1),
+        "options": {"queue": "maintenance", "expires": 3600},
+    },
+    "aivmon.alerts.prune": {
+        "task": "aivmon.alerts.prune",
         "schedule": timedelta(hours=1),
         "options": {"queue": "maintenance", "expires": 3600},
     },

@@ -135,8 +135,23 @@ def backoff_s(attempts: int, *, retry_after_s: float | None = None) -> float:
 def notification_for(delivery: Delivery) -> Notification:
     """Return what the delivery tells: its event about its alerts."""
     alerts = delivery.alerts.select_related("rule").order_by("pk")
-    return Notification(
-        delivery.event, tuple(alert_view(alert) for alert in alerts), delivery.group_key
+    views = tuple(alert_view(alert) for alert in alerts) or (sample_view(delivery.created_at),)
+    return Notification(delivery.event, views, delivery.group_key)
+
+
+def sample_view(now: datetime) -> AlertView:
+    """Return the made-up alert a channel's test notification carries."""
+    return AlertView(
+        id=0,
+        rule="aivmon test",
+        fingerprint="0" * 64,
+        state="firing",
+        severity="info",
+        labels={"alertname": "aivmon test"},
+        value=None,
+        summary="Test notification from aivmon: this channel works.",
+        starts_at=now,
+        url=f"{settings.AIVMON_PUBLIC_URL}/ui/alerts/",
     )
 
 

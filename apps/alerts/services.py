@@ -305,3 +305,18 @@ def deliveries_replay(*, delivery_ids: list[int], actor: Actor, now: datetime) -
                 details={"ids": [delivery.pk for delivery in dead]},
             )
     return len(dead)
+
+
+def alerts_prune(*, before: datetime, limit: int = 2000) -> int:
+    """Delete up to `limit` alerts resolved before `before` (with their transitions), their
+    deliveries, and test deliveries as old; call again until it answers 0."""
+    with transaction.atomic():
+        ids = list(
+            Alert.objects.filter(state=AlertState.RESOLVED, ends_at__lt=before)
+            .order_by("ends_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Delivery.objects.filter(alerts__in=ids).delete()
+        Delivery.objects.filter(event=Event.TEST, created_at__lt=before).delete()
+        Alert.objects.filter(pk__in=ids).delete()
+    return len(ids)

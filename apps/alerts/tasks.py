@@ -1,10 +1,14 @@
 """Alert tasks: the periodic tick, on-ingest evaluation, group notifications and deliveries."""
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.utils import timezone
 
-from apps.alerts import delivery, engine, notify, triggers
+from apps.alerts import delivery, engine, notify, services, triggers
 from apps.core.locks import single_flight
+from apps.core.selectors import retention_days
+from apps.core.services import prune_locked
 
 TICK_TIME_LIMIT_S = 120
 
@@ -42,3 +46,26 @@ def deliver(delivery_id: int) -> None:
     retry_in = delivery.delivery_attempt(delivery_id=delivery_id, now=timezone.now())
     if retry_in is not None:
         deliver.apply_async(args=[delivery_id], countdown=retry_in)
+
+
+PRUNE_TIME_LIMIT_S = 600
+
+
+@shared_task(
+    name="aivmon.alerts.prune",
+    time_limit=PRUNE_TIME_LIMIT_S,
+    soft_time_limit=PRUNE_TIME_LIMIT_S - 60,
+    ignore_result=True,
+)
+def prune() -> int:
+    """Delete resolved alerts past their retention in bounded batches (one runner at a time)."""
+    days = retention_days("alerts.resolved")
+    if days is None:
+        return 0
+    before = timezone.now() - timedelta(days=days)
+    return prune_locked(
+        "alerts.prune",
+        lambda: services.alerts_prune(before=before),
+        timeout_s=PRUNE_TIME_LIMIT_S,
+        max_rounds=500,
+    )

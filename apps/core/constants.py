@@ -15,6 +15,7 @@ RETENTION_DEFAULTS: dict[str, tuple[int | None, str]] = {
     "security.standard": (90, "security events, standard"),
     "security.high": (365, "security events, high"),
     "security.critical": (None, "security events, critical"),
+    "alerts.resolved": (90, "resolved alerts with their transitions and deliveries"),
 }
 
 

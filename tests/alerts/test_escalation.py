@@ -95,3 +95,22 @@ def test_an_acknowledged_alert_is_not_repeated():
     services.alert_acknowledge(alert=Alert.objects.get(), actor=SYSTEM)
 
     assert notify.repeat_due(now=now + timedelta(hours=2)) == 0
+
+
+def test_resolved_alerts_past_retention_are_pruned_and_active_ones_kept():
+    from apps.alerts import tasks
+
+    rule = RuleFactory(channels=[ChannelFactory()])
+    now = timezone.now()
+    _fire(rule, now - timedelta(days=100))
+    old = Alert.objects.get()
+    services.alert_resolve(alert=old, actor=SYSTEM)
+    Alert.objects.filter(pk=old.pk).update(ends_at=now - timedelta(days=91))
+    cpu(97, host="b", at=now)
+    engine.rules_evaluate(now=now)
+
+    deleted, again = tasks.prune(), tasks.prune()
+
+    assert (deleted, again) == (1, 0)
+    assert list(Alert.objects.values_list("state", flat=True)) == ["firing"]
+    assert not Delivery.objects.exists()

@@ -5,45 +5,17 @@ a `celery worker` subprocess consumes, and the effect is read back from Redis.
 """
 
 import re
-import sys
 import time
 import uuid
-from collections.abc import Callable
 
 import pytest
 from django_celery_beat.models import PeriodicTask
 
 from apps.core import selectors, tasks
+from tests.conftest import CELERY_QUEUES
 from tests.support.processes import ManagedProcess, wait_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
-
-QUEUES = "ingest,detect,alerts,maintenance"
-
-
-@pytest.fixture
-def start_celery(start_process) -> Callable[..., ManagedProcess]:
-    """Start `python -m celery -A aivmon <args>`, stopped when the test ends."""
-
-    def start(name: str, *args: str) -> ManagedProcess:
-        argv = [sys.executable, "-m", "celery", "-A", "aivmon", *args, "--loglevel=INFO"]
-        return start_process(name, argv)
-
-    return start
-
-
-@pytest.fixture
-def celery_worker(start_celery) -> ManagedProcess:
-    return start_celery(
-        "worker",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        "-Q",
-        QUEUES,
-        "-n",
-        f"test-{uuid.uuid4().hex[:8]}@%h",
-    )
 
 
 @pytest.fixture
@@ -104,7 +76,13 @@ def test_task_counts_of_the_worker_reach_metrics(start_celery, tmp_path, monkeyp
     (tmp_path / "prometheus").mkdir()
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
     worker = start_celery(
-        "worker", "worker", "--pool=solo", "-Q", QUEUES, "-n", f"test-{uuid.uuid4().hex[:8]}@%h"
+        "worker",
+        "worker",
+        "--pool=solo",
+        "-Q",
+        CELERY_QUEUES,
+        "-n",
+        f"test-{uuid.uuid4().hex[:8]}@%h",
     )
 
     tasks.heartbeat.apply_async(queue="maintenance")
