@@ -11,6 +11,7 @@ from apps.security.models import BlockListEntry, SecurityEvent, Threat
 def security_event_list(
     *,
     event_type: str | None = None,
+    service: str | None = None,
     user_id: str | None = None,
     source_ip: str | None = None,
     min_severity: int | None = None,
@@ -21,6 +22,8 @@ def security_event_list(
     events = SecurityEvent.objects.all()
     if event_type:
         events = events.filter(event_type=event_type)
+    if service:
+        events = events.filter(service=service)
     if user_id:
         events = events.filter(user_id=user_id)
     if source_ip:

@@ -23,6 +23,8 @@ from apps.security.threats import Sighting, blocks_advise, threats_record
 logger = logging.getLogger(__name__)
 
 Scrub = Callable[[dict[str, Any]], dict[str, Any]]
+# PostgreSQL takes at most 65,535 parameters a statement: 2,000 rows of 15 columns fit.
+EVENT_ROWS_PER_INSERT = 2000
 # Two web processes may open the same new threat at once (PostgreSQL): the loser retries.
 STORE_ATTEMPTS = 3
 
@@ -82,7 +84,8 @@ def _store(events: list[Event], results: list[EventResult], scrub: Scrub | None)
         [
             _event_row(event, result, scrub, now)
             for event, result in zip(events, results, strict=True)
-        ]
+        ],
+        batch_size=EVENT_ROWS_PER_INSERT,
     )
     sightings = [
         Sighting(row.pk, row.timestamp, detection)

@@ -32,7 +32,7 @@ def test_events_are_listed_newest_first_with_their_scores(viewer_client):
         detections=[{"detector": "brute_force", "score": 0.8, "reason": "x", "kind": "bf"}],
     )
 
-    body = viewer_client.get(EVENTS).json()
+    body = viewer_client.get(f"{EVENTS}?service=api").json()
 
     assert [item["id"] for item in body["results"]] == [new.pk, old.pk]
     assert body["results"][0]["severity"] == "high"
@@ -59,7 +59,7 @@ def test_events_are_filtered(viewer_client, query, expected):
     }
 
     key, _, value = query.partition("=")
-    found = _ids(viewer_client.get(EVENTS, {key: value}))
+    found = _ids(viewer_client.get(EVENTS, {key: value, "service": "api"}))
 
     assert sorted(found) == sorted(made[name].pk for name in expected)
 

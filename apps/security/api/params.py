@@ -41,6 +41,7 @@ def event_query(params: QueryDict) -> dict:
     start_ns, end_ns = time_range_ns(params)
     return {
         "event_type": text(params, "event_type"),
+        "service": text(params, "service"),
         "user_id": text(params, "user_id"),
         "source_ip": ip(params),
         "min_severity": severity(params),

@@ -50,6 +50,9 @@ class SecurityEventListView(APIView):
         operation_id="security_events_list",
         parameters=[
             OpenApiParameter("event_type", str, description="Only events of this type."),
+            OpenApiParameter(
+                "service", str, description="Only events from this service (aivmon: its own)."
+            ),
             OpenApiParameter("user_id", str, description="Only events of this user."),
             OpenApiParameter("source_ip", str, description="Only events from this address."),
             OpenApiParameter("min_severity", str, description=SEVERITY_HELP),

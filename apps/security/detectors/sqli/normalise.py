@@ -1,0 +1,133 @@
+"""Undo the encodings attackers wrap SQL in, so that one grammar sees one canonical text.
+
+Steps, in order: cap the length, URL-decode and HTML-unescape until stable (at most three
+rounds), Unicode NFKC, look-alike quotes to ASCII, case-folding, MySQL version comments
+unwrapped, closed block comments and odd whitespace collapsed. Line comments (`--`, `#`) are
+kept: the lexer needs them to tell "comment truncation" from text; `strip_comments` removes them
+for a comment-free view.
+"""
+
+import html
+import re
+import unicodedata
+from urllib.parse import unquote, unquote_plus
+
+MAX_CHARS = 4096
+MAX_DECODE_ROUNDS = 3
+
+_IIS_UNICODE = re.compile(r"%u([0-9a-fA-F]{4})")
+_PLUS_JOINS_WORDS = re.compile(r"[A-Za-z]\+|\+[A-Za-z]")
+# Quotes that some back ends (MySQL with a lax collation, apps that "smart-fix" input) fold
+# into ASCII quotes; attackers use them to slip past filters that only know ASCII.
+_LOOKALIKES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201b": "'",
+        "\u00b4": "'",
+        "\u02b9": "'",
+        "\u02bc": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        # Zero-width characters split a keyword for a filter but vanish for the database.
+        **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad"),
+    }
+)
+_VERSION_COMMENT = re.compile(r"/\*!\d*(.*?)(?:\*/|$)", re.DOTALL)
+_BLOCK_COMMENT = re.compile(r"/\*(?!!).*?\*/", re.DOTALL)
+_BACKTICK_NAME = re.compile(r"`([\w$.]+)`")
+_LINE_COMMENT = re.compile(r"(?:--|#)[^\n]*")
+_VERTICAL_SPACE = re.compile(r"[\n\r\x85\u2028\u2029]+")
+# Every control character and Unicode space other than a newline becomes one plain space:
+# %0b, %0c, %a0, %00 and friends are classic keyword separators.
+_HORIZONTAL_SPACE = re.compile(r"(?:[\x00-\x09\x0b-\x1f\x7f]|[^\S\n])+")
+
+
+def url_decode(text: str, plus: bool = False) -> str:
+    """Decode %XX (and IIS %uXXXX) escapes until stable, at most MAX_DECODE_ROUNDS times.
+
+    With `plus`, a '+' in the first round means a space (form encoding).
+    """
+    for _ in range(MAX_DECODE_ROUNDS):
+        if "%" not in text and not plus:
+            break
+        if "%u" in text or "%U" in text:
+            text = _IIS_UNICODE.sub(lambda m: chr(int(m.group(1), 16)), text)
+        decoded = unquote_plus(text) if plus else unquote(text)
+        plus = False
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def entity_decode(text: str) -> str:
+    """Unescape HTML entities (&#39; &quot; &lt; …) until stable, at most a few rounds."""
+    for _ in range(MAX_DECODE_ROUNDS):
+        if "&" not in text:
+            break
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def decode(text: str) -> str:
+    """URL-decode and HTML-unescape, alternately, until the text stops changing."""
+    # '+' means a space only in the raw value, only when it has no real space and joins
+    # words: in a later round it may be a decoded %2B, and in '+' it is an operator.
+    plus = " " not in text and "+" in text and bool(_PLUS_JOINS_WORDS.search(text))
+    for _ in range(MAX_DECODE_ROUNDS):
+        decoded = entity_decode(url_decode(text, plus))
+        plus = False
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def fold_unicode(text: str) -> str:
+    """NFKC (full-width letters to ASCII), look-alike quotes to ASCII, then case-fold."""
+    if not text.isascii():
+        # Look-alikes first: NFKC would turn the acute accent into a space and a combining mark.
+        text = text.translate(_LOOKALIKES)
+        text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
+    return text.casefold()
+
+
+def unwrap_comments(text: str) -> str:
+    """Keep the content of MySQL `/*!50000 … */` comments, drop closed `/* … */` comments."""
+    if "/*" not in text:
+        return text
+    text = _VERSION_COMMENT.sub(r" \1 ", text)
+    return _BLOCK_COMMENT.sub(" ", text)
+
+
+def unquote_names(text: str) -> str:
+    """Drop MySQL back-quotes around plain names: `information_schema` is information_schema."""
+    return _BACKTICK_NAME.sub(r" \1 ", text) if "`" in text else text
+
+
+def collapse_space(text: str) -> str:
+    """Collapse runs of odd whitespace into one space, runs of line breaks into one newline."""
+    if text.isprintable() and "  " not in text:
+        return text.strip()  # the common case: nothing to collapse, so no regex pass
+    return _HORIZONTAL_SPACE.sub(" ", _VERTICAL_SPACE.sub("\n", text)).strip()
+
+
+def normalise(value: str) -> str:
+    """Return the canonical text of a raw parameter value (line comments kept)."""
+    text = decode(value[:MAX_CHARS])
+    return collapse_space(unquote_names(unwrap_comments(fold_unicode(text[:MAX_CHARS]))))
+
+
+def strip_comments(text: str) -> str:
+    """Drop `--` and `#` line comments from normalised text (block comments are already gone)."""
+    if "-" not in text and "#" not in text:
+        return text
+    return collapse_space(_LINE_COMMENT.sub(" ", text))
