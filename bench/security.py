@@ -26,14 +26,16 @@ BATCH = 500
 DURATION_S = float(os.environ.get("AIVMON_BENCH_SECONDS", "10"))
 CLIENTS = int(os.environ.get("AIVMON_BENCH_CLIENTS", "4"))
 ANALYSED = 5000
+USERS = 200_000
 INJECTIONS = ["1' OR '1'='1", "x' UNION SELECT password FROM users--", "1; DROP TABLE orders"]
 
 
 def event(rng: random.Random, now: float) -> dict:
     """Return one event of a realistic mix: requests with params, failed logins, admin work."""
     roll = rng.random()
-    ip = f"198.51.{rng.randrange(20)}.{rng.randrange(250)}"
-    user = f"user{rng.randrange(1000)}"
+    # Populations large enough that per-user and per-IP rates look like real traffic.
+    ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    user = f"user{rng.randrange(USERS)}"
     if roll < 0.2:
         return {
             "timestamp": now,

@@ -90,6 +90,7 @@ class RateLimitDetector:
         high_devs: float = 8.0,
         ddos_min_ips: int = 200,
         ddos_baseline_factor: float = 3.0,
+        ddos_min_samples: int = 3,
         lateness_s: float = 600.0,
         baseline_ttl_s: int = 7 * 86400,
     ) -> None:
@@ -98,6 +99,7 @@ class RateLimitDetector:
         self.alpha = alpha
         self.medium_devs, self.high_devs = medium_devs, high_devs
         self.ddos_min_ips, self.ddos_factor = ddos_min_ips, ddos_baseline_factor
+        self.ddos_min_samples = ddos_min_samples
         self.bucket_ttl_s = int(lateness_s) + 120
         self.baseline_ttl_s = baseline_ttl_s
 
@@ -105,9 +107,32 @@ class RateLimitDetector:
         batch = Batch(self.redis)
         plans = [self._queue(batch, event) for event in events]
         replies = batch.run()
-        return [
+        found = [
             self._judge(event, _reply(replies, rate), _reply(replies, ips))
             for event, (rate, ips) in zip(events, plans, strict=True)
+        ]
+        return self._one_ddos_per_minute(events, found)
+
+    def _one_ddos_per_minute(
+        self, events: Sequence[Event], found: list[list[Detection]]
+    ) -> list[list[Detection]]:
+        """Keep a DDoS suspicion only on the first event of an endpoint's minute to raise it:
+        one threat per flood, not one per flooding IP (every process sees the same claim)."""
+        claims: dict[str, int] = {}
+        for index, (event, detections) in enumerate(zip(events, found, strict=True)):
+            if any(d.kind == "ddos" for d in detections):
+                claims.setdefault(
+                    key("rl", "ddos", _endpoint(event), str(int(event.timestamp // 60))), index
+                )
+        won: set[int] = set()
+        if claims:
+            pipe = self.redis.pipeline(transaction=False)
+            for claim in claims:
+                pipe.set(claim, 1, nx=True, ex=self.bucket_ttl_s)
+            won = {index for index, ok in zip(claims.values(), pipe.execute(), strict=True) if ok}
+        return [
+            [d for d in detections if d.kind != "ddos" or index in won]
+            for index, detections in enumerate(found)
         ]
 
     def _queue(self, batch: Batch, event: Event) -> tuple[int | None, int | None]:
@@ -156,8 +181,8 @@ class RateLimitDetector:
 
     def _ddos(self, event: Event, minute: Minute) -> Detection | None:
         threshold = max(self.ddos_min_ips, self.ddos_factor * minute.mean)
-        if minute.current < threshold:
-            return None
+        if minute.samples < self.ddos_min_samples or minute.current < threshold:
+            return None  # without a few learned minutes, a busy endpoint is not a flood
         score = 0.6 + 0.14 * min(1.0, minute.current / threshold - 1)
         reason = (
             f"{minute.current} distinct IPs on {_endpoint(event)} this minute"
