@@ -13,7 +13,12 @@ from apps.core.services import prune_locked
 TICK_TIME_LIMIT_S = 120
 
 
-@shared_task(name="aivmon.alerts.tick", time_limit=TICK_TIME_LIMIT_S, ignore_result=True)
+@shared_task(
+    name="aivmon.alerts.tick",
+    time_limit=TICK_TIME_LIMIT_S,
+    soft_time_limit=TICK_TIME_LIMIT_S - 20,
+    ignore_result=True,
+)
 def tick() -> int:
     """Evaluate every rule, then escalations, repeats and overdue groups (one runner at a time)."""
     with single_flight("alerts.tick", timeout_s=TICK_TIME_LIMIT_S) as mine:
@@ -27,7 +32,12 @@ def tick() -> int:
         return changed
 
 
-@shared_task(name="aivmon.alerts.evaluate_rules", time_limit=TICK_TIME_LIMIT_S, ignore_result=True)
+@shared_task(
+    name="aivmon.alerts.evaluate_rules",
+    time_limit=TICK_TIME_LIMIT_S,
+    soft_time_limit=TICK_TIME_LIMIT_S - 20,
+    ignore_result=True,
+)
 def evaluate_rules(rule_ids: list[int]) -> int:
     """Evaluate the rules an ingested batch touched, now rather than at the next tick."""
     triggers.pending_clear(rule_ids)

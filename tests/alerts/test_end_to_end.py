@@ -38,3 +38,32 @@ def test_a_brute_force_threat_reaches_the_webhook_through_the_worker(celery_work
     assert body["event"] == "firing"
     assert body["alert"]["labels"]["kind"] in {"brute_force", "credential_stuffing"}
     assert Alert.objects.filter(notified_state="firing").exists()
+
+
+def test_the_periodic_tick_evaluates_a_metric_rule_and_notifies_through_the_worker(
+    celery_worker,
+):
+    from apps.alerts.tasks import tick
+    from tests.alerts.factories import cpu
+
+    with RecordingHTTPServer() as receiver:
+        channel = services.channel_save(
+            channel=None,
+            name="hook",
+            kind="webhook",
+            config={"url": f"{receiver.url}/hook"},
+            actor=SYSTEM,
+        )
+        RuleFactory(channels=[channel])
+        cpu(97)
+
+        tick.apply_async()  # as beat sends it: the task's own options apply
+        wait_for(
+            lambda: receiver.requests,
+            what="the webhook delivery of the tick's alert",
+            processes=[celery_worker],
+        )
+
+    body = receiver.requests[0].json()
+    assert body["alert"]["labels"]["host"] == "a"
+    assert body["alert"]["summary"] == "CPU on a at 97%"
