@@ -29,6 +29,9 @@ test: $(VENV)/.installed-dev system-deps
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.query
+	$(BIN)/python -m bench.security
+	$(BIN)/python -m bench.security_sqli
+	$(BIN)/python -m bench.alerts
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
