@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from django.db import DatabaseError, transaction
 
 from apps.alerts import lifecycle
@@ -130,7 +131,8 @@ def _open(
         fingerprint=key,
         labels=dict(labels),
         value=observation.value,
-        severity=rule.severity,
+        details=_details(observation),
+        severity=rule.severity if observation.severity is None else observation.severity,
         state="",
         starts_at=now,
         last_breach_at=now,
@@ -144,13 +146,26 @@ def _open(
 
 def _update(alert: Alert, observation: Observation, now: datetime) -> None:
     alert.value = observation.value
+    alert.details = _details(observation)
+    if observation.severity is not None:
+        alert.severity = observation.severity
     alert.last_breach_at = now
     _texts(alert)
 
 
+def _details(observation: Observation) -> dict[str, Any]:
+    # Stored as JSON: datetimes and the like become text.
+    return orjson.loads(orjson.dumps(dict(observation.details), default=str))
+
+
 def _texts(alert: Alert) -> None:
     rule = alert.rule
-    fill = {"value": alert.value, "labels": alert.labels, "rule": rule.name}
+    fill = {
+        "value": alert.value,
+        "labels": alert.labels,
+        "rule": rule.name,
+        "details": alert.details,
+    }
     alert.summary = render(rule.summary_template or _DEFAULT_SUMMARY, **fill)[:2000]
     alert.description = render(rule.description_template, **fill)
 

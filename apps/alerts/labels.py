@@ -36,14 +36,25 @@ def group_key(rule: AlertRule, labels: Mapping[str, str]) -> str:
     return hashlib.sha256(canonical).hexdigest()[:32]
 
 
-def render(template: str, *, value: float | None, labels: Mapping[str, str], rule: str) -> str:
-    """Fill `{{ value }}`, `{{ rule }}` and `{{ labels.<name> }}` (or `{{ <name> }}`) in."""
+def render(
+    template: str,
+    *,
+    value: float | None,
+    labels: Mapping[str, str],
+    rule: str,
+    details: Mapping[str, Any] | None = None,
+) -> str:
+    """Fill `{{ value }}`, `{{ rule }}`, `{{ labels.<name> }}` (or `{{ <name> }}`) and
+    `{{ details.<key> }}` in."""
     context: dict[str, Any] = {"value": _number(value), "rule": rule}
 
     def lookup(match: re.Match) -> str:
         name = match.group(1)
         if name in context:
             return str(context[name])
+        if name.startswith("details."):
+            found = (details or {}).get(name.removeprefix("details."))
+            return match.group(0) if found is None else str(found)
         key = name.removeprefix("labels.")
         return labels.get(key, match.group(0))
 

@@ -103,6 +103,7 @@ class Alert(models.Model):
     fingerprint = models.CharField(max_length=64)
     labels = models.JSONField(default=dict)
     value = models.FloatField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True, help_text="What the evaluator saw.")
     severity = models.PositiveSmallIntegerField(choices=Severity.choices)
     state = models.CharField(max_length=16, choices=AlertState.choices)
     summary = models.CharField(max_length=TEXT_MAX_LENGTH, blank=True)

@@ -57,6 +57,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "fingerprint",
             "labels",
             "value",
+            "details",
             "severity",
             "state",
             "summary",

@@ -37,6 +37,9 @@ class Observation:
     value: float | None
     breaching: bool
     details: Mapping[str, Any] = field(default_factory=dict)
+    # The alert's severity when the kind grades it (e.g. a success rate under 80% is critical);
+    # None: the rule's severity.
+    severity: int | None = None
 
 
 class Evaluator(Protocol):
