@@ -24,23 +24,7 @@ from apps.core.admin import ReadOnlyAdmin
 class RuleForm(forms.ModelForm):
     class Meta:
         model = AlertRule
-        fields = (
-            "name",
-            "kind",
-            "params",
-            "labels",
-            "severity",
-            "summary_template",
-            "description_template",
-            "runbook_url",
-            "channels",
-            "escalation_policy",
-            "group_by",
-            "group_wait_s",
-            "group_interval_s",
-            "repeat_interval_s",
-            "enabled",
-        )
+        fields = (*services.RULE_FIELDS, "channels")
 
     def clean(self):
         data = super().clean() or {}

@@ -113,12 +113,14 @@ def rule_save(
 
 def rule_delete(*, rule: AlertRule, actor: Actor) -> None:
     """Delete a rule and its alerts; audited."""
+    _delete_audited(rule, "alerts.rule_deleted", f"alert_rule:{rule.pk}", actor)
+
+
+def _delete_audited(item: AlertRule | Channel, action: str, target: str, actor: Actor) -> None:
     with transaction.atomic():
-        target, name = f"alert_rule:{rule.pk}", rule.name
-        rule.delete()
-        audit_record(
-            action="alerts.rule_deleted", actor=actor, target=target, details={"name": name}
-        )
+        name = item.name
+        item.delete()
+        audit_record(action=action, actor=actor, target=target, details={"name": name})
 
 
 # --- channels ---------------------------------------------------------------------------------
@@ -172,12 +174,8 @@ def channel_test(*, channel: Channel, actor: Actor) -> Delivery:
 
 
 def channel_delete(*, channel: Channel, actor: Actor) -> None:
-    with transaction.atomic():
-        target, name = f"channel:{channel.pk}", channel.name
-        channel.delete()
-        audit_record(
-            action="alerts.channel_deleted", actor=actor, target=target, details={"name": name}
-        )
+    """Delete a channel (rules keep their other channels); audited."""
+    _delete_audited(channel, "alerts.channel_deleted", f"channel:{channel.pk}", actor)
 
 
 # --- silences ---------------------------------------------------------------------------------
