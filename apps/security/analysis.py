@@ -4,12 +4,14 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Sequence
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.core.redis import redis_client
 from apps.security.detectors.base import Detection, Detector, Event
+from apps.security.detectors.windows import Planner, run_plans
 
 
 @functools.cache
@@ -36,10 +38,16 @@ def detectors() -> tuple[Detector, ...]:
 
 
 def analyse(events: Sequence[Event]) -> list[list[Detection]]:
-    """Return, for each event, what every detector found in it."""
+    """Return, for each event, what every detector found in it, in the detectors' order.
+    The Redis-backed detectors' script calls share one round trip."""
+    # Not isinstance(…, Planner): a runtime Protocol check costs tens of microseconds.
+    planners = [cast(Planner, d) for d in detectors() if hasattr(d, "plan")]
+    answers = run_plans(redis_client(), [planner.plan(events) for planner in planners])
+    planned = dict(zip(map(id, planners), answers, strict=True))
     found: list[list[Detection]] = [[] for _ in events]
     for detector in detectors():
-        for slot, detections in zip(found, detector.analyse(events), strict=True):
+        answer = planned[id(detector)] if id(detector) in planned else detector.analyse(events)
+        for slot, detections in zip(found, answer, strict=True):
             slot.extend(detections)
     return found
 

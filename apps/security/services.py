@@ -1,13 +1,22 @@
-"""Security writes: score and store events, triage threats, edit the block list, prune."""
+"""Security writes: score and store events, triage threats, edit the block list, prune.
 
+A batch's events go to the database in one statement, bypassing the ORM's per-field
+preparation: on SQLite an executemany (one writer at a time: the batch's ids are the
+consecutive ones up to last_insert_rowid()), on PostgreSQL one INSERT ... SELECT from a single
+JSON parameter, RETURNING the ids. The rows are made before the transaction begins, as
+Django would store them: times in UTC, JSON columns as JSON, IPv6 addresses in Django's
+canonical form, NUL dropped from text.
+"""
+
+import json
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+import orjson
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.alerts import triggers as alert_triggers
@@ -18,14 +27,39 @@ from apps.security.constants import RETENTION_KEYS, Severity, ThreatStatus
 from apps.security.detectors.base import Detection, Event
 from apps.security.models import BlockListEntry, SecurityEvent, Threat
 from apps.security.scoring import severity_of, threat_score
-from apps.security.threats import Sighting, blocks_advise, threats_record
+from apps.security.threats import Sighting, blocks_advise, sqlite_time, threats_record
 
 logger = logging.getLogger(__name__)
 
 Scrub = Callable[[dict[str, Any]], dict[str, Any]]
-# PostgreSQL takes at most 65,535 parameters a statement: 2,000 rows of 15 columns fit.
-EVENT_ROWS_PER_INSERT = 2000
-# Two web processes may open the same new threat at once (PostgreSQL): the loser retries.
+EVENT_COLUMNS = (
+    "timestamp",
+    "received_at",
+    "event_type",
+    "service",
+    "user_id",
+    "source_ip",
+    "endpoint",
+    "method",
+    "params",
+    "user_agent",
+    "details",
+    "threat_score",
+    "severity",
+    "detections",
+    "mitigated",
+)
+_JSON_COLUMNS = {"params", "details", "detections"}
+_PG_CASTS = {
+    "timestamp": "::timestamptz",
+    "received_at": "::timestamptz",
+    "source_ip": "::inet",
+    "threat_score": "::double precision",
+    "severity": "::smallint",
+    "mitigated": "::boolean",
+}
+_IP_FIELD = SecurityEvent._meta.get_field("source_ip")
+# A write that conflicts with another process's (PostgreSQL) is retried with the same rows.
 STORE_ATTEMPTS = 3
 
 
@@ -57,14 +91,14 @@ def _detection_json(found: Detection) -> dict[str, Any]:
 def events_ingest(*, events: Sequence[Event], scrub: Scrub | None = None) -> list[EventResult]:
     """Score every event with every detector, then store events, threats and block advice
     in one transaction; the params are analysed raw and stored scrubbed."""
-    events = [
-        event if event.event_id else replace(event, event_id=uuid.uuid4().hex) for event in events
-    ]
     found = analysis.analyse(events)
-    results = [_result(detections) for detections in found]
+    nothing = _result([])  # frozen: one answer serves every event nothing was found in
+    results = [_result(detections) if detections else nothing for detections in found]
+    now = timezone.now()
+    rows = _event_rows(events, results, scrub, now)  # before the write lock is taken
     for attempt in range(STORE_ATTEMPTS):
         try:
-            _store(events, results, scrub)
+            _store(events, results, rows, now)
             break
         except IntegrityError:
             if attempt == STORE_ATTEMPTS - 1:
@@ -78,18 +112,11 @@ def _result(detections: list[Detection]) -> EventResult:
 
 
 @transaction.atomic
-def _store(events: list[Event], results: list[EventResult], scrub: Scrub | None) -> None:
-    now = timezone.now()
-    rows = SecurityEvent.objects.bulk_create(
-        [
-            _event_row(event, result, scrub, now)
-            for event, result in zip(events, results, strict=True)
-        ],
-        batch_size=EVENT_ROWS_PER_INSERT,
-    )
+def _store(events: Sequence[Event], results: list[EventResult], rows: Any, now: datetime) -> None:
+    ids = _insert_postgresql(rows) if connection.vendor == "postgresql" else _insert_sqlite(rows)
     sightings = [
-        Sighting(row.pk, row.timestamp, detection)
-        for row, result in zip(rows, results, strict=True)
+        Sighting(event_id, datetime.fromtimestamp(event.timestamp, UTC), detection)
+        for event_id, event, result in zip(ids, events, results, strict=True)
         for detection in result.detections
     ]
     threats = threats_record(sightings=sightings)
@@ -98,29 +125,106 @@ def _store(events: list[Event], results: list[EventResult], scrub: Scrub | None)
         alert_triggers.kind_changed("security")  # the hand-off to the alert engine
 
 
+def _event_rows(
+    events: Sequence[Event], results: list[EventResult], scrub: Scrub | None, now: datetime
+) -> Any:
+    """Return the events' rows as the backend's insert takes them: on SQLite a list of rows
+    with the JSON columns as text, on PostgreSQL one JSON document of them all."""
+    postgresql = connection.vendor == "postgresql"
+    time_text, json_value = (_pg_time, _same) if postgresql else (sqlite_time, _json_text)
+    received_at = time_text(now)
+    rows = [
+        _event_row(event, result, scrub, received_at, time_text, json_value)
+        for event, result in zip(events, results, strict=True)
+    ]
+    return _json_text(rows) if postgresql else rows
+
+
 def _event_row(
-    event: Event, result: EventResult, scrub: Scrub | None, now: datetime
-) -> SecurityEvent:
-    return SecurityEvent(
-        timestamp=datetime.fromtimestamp(event.timestamp, UTC),
-        received_at=now,
-        event_type=without_nul(event.event_type),
-        service=without_nul(event.service),
-        user_id=without_nul(event.user_id),
-        source_ip=event.source_ip or None,
-        endpoint=without_nul(event.endpoint),
-        method=without_nul(event.method),
-        params=_stored_json(event.params, scrub),
-        user_agent=without_nul(event.user_agent),
-        details=_stored_json(event.details, scrub),
-        threat_score=result.threat_score,
-        severity=result.severity,
-        detections=[_detection_json(found) for found in result.detections],
+    event: Event,
+    result: EventResult,
+    scrub: Scrub | None,
+    received_at: str,
+    time_text: Callable[[datetime], str],
+    json_value: Callable[[Any], Any],
+) -> list[Any]:
+    return [
+        time_text(datetime.fromtimestamp(event.timestamp, UTC)),
+        received_at,
+        without_nul(event.event_type),
+        without_nul(event.service),
+        without_nul(event.user_id),
+        _ip(event.source_ip),
+        without_nul(event.endpoint),
+        without_nul(event.method),
+        json_value(_stored(event.params, scrub)),
+        without_nul(event.user_agent),
+        json_value(_stored(event.details, scrub)),
+        result.threat_score,
+        int(result.severity),
+        json_value([_detection_json(found) for found in result.detections]),
+        False,
+    ]
+
+
+def _ip(value: str) -> str | None:
+    # IPv6 addresses in the form GenericIPAddressField stores them.
+    return _IP_FIELD.get_prep_value(value) if ":" in value else value or None
+
+
+def _stored(value: Mapping[str, Any], scrub: Scrub | None) -> Any:
+    return scrub(dict(value)) if scrub and value else dict(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _pg_time(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _json_text(value: Any) -> str:
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError:  # an integer beyond 64 bits: the standard library writes it
+        return json.dumps(json_without_nul(value))
+    if b"\\u0000" in encoded:
+        encoded = orjson.dumps(json_without_nul(value))
+    return encoded.decode()
+
+
+def _insert_sqlite(rows: list[list[Any]]) -> list[int]:
+    # SQLite has one writer at a time (its lock held from the first row to the commit), and
+    # AUTOINCREMENT ids ascend: the batch's rows took consecutive ids up to last_insert_rowid().
+    table = SecurityEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)})"  # noqa: S608
+            f" VALUES ({', '.join(['%s'] * len(EVENT_COLUMNS))})",
+            rows,
+        )
+        cursor.execute("SELECT last_insert_rowid()")
+        (last,) = cursor.fetchone()
+    return list(range(last - len(rows) + 1, last + 1))
+
+
+def _insert_postgresql(rows: str) -> list[int]:
+    # The whole batch is one JSON parameter (no 65,535-parameter limit), inserted in array
+    # order: the sequence hands out ascending ids in that order, so sorted they map to rows.
+    table = SecurityEvent._meta.db_table
+    values = ", ".join(
+        f"e->{i}" if column in _JSON_COLUMNS else f"(e->>{i}){_PG_CASTS.get(column, '')}"
+        for i, column in enumerate(EVENT_COLUMNS)
     )
-
-
-def _stored_json(value: Mapping[str, Any], scrub: Scrub | None) -> Any:
-    return json_without_nul(scrub(dict(value)) if scrub else dict(value))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(EVENT_COLUMNS)})"  # noqa: S608
+            f" SELECT {values} FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(e, n)"
+            " ORDER BY n RETURNING id",
+            [rows],
+        )
+        return sorted(row_id for (row_id,) in cursor.fetchall())
 
 
 # --- triage -----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Off-hours activity weighted by risk, and runs of denied or failed operations, on real Redis."""
 
+from collections import Counter, defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -239,3 +240,47 @@ def test_every_key_has_an_expiry_and_hours_last_thirty_days(detector, detector_k
     assert sorted(keys) == ["aivmon:sec:bh:fail:user:alice", "aivmon:sec:bh:hours:alice"]
     assert all(ttl > 0 for ttl in keys.values())
     assert 29 * 86400 < keys["aivmon:sec:bh:hours:alice"] <= 30 * 86400
+
+
+# Mostly a few habitual hours, so that learned shares pass the rare-hour line both ways.
+HOURS = st.one_of(st.sampled_from([3, 10, 10, 22, 22, 22]), st.integers(0, 23))
+
+
+def reference_off_hours(visits: list[tuple[str, int]], learned_from: int, rare: float) -> list:
+    """For each (user, Berlin hour) visit on a Wednesday, whether it is off-hours: judged on the
+    user's visits before it, by learned share once there are enough, else by business hours."""
+    seen: dict[str, Counter] = defaultdict(Counter)
+    judged = []
+    for user, hour in visits:
+        hours, total = seen[user], sum(seen[user].values())
+        learned = total >= learned_from
+        judged.append(hours[hour] / total < rare if learned else not 8 <= hour < 19)
+        hours[hour] += 1
+    return judged
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    visits=st.lists(st.tuples(st.sampled_from(["alice", "bob"]), HOURS), max_size=80),
+    batch_size=st.integers(1, 30),
+)
+def test_off_hours_judgements_equal_a_reference_of_learned_hours(
+    detector_redis, visits, batch_size
+):
+    detector_redis.flushdb()
+    detector = BehavioralDetector(
+        redis=detector_redis, timezone="Europe/Berlin", min_learned_events=10, rare_hour_share=0.1
+    )
+    events = [
+        request(at(f"2025-01-15T{hour:02d}:30"), user=user, n=n)
+        for n, (user, hour) in enumerate(visits)
+    ]
+
+    found = [f for chunk in in_batches(events, batch_size) for f in detector.analyse(chunk)]
+
+    assert [bool(f) for f in found] == reference_off_hours(visits, 10, 0.1)

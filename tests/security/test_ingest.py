@@ -8,6 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.security import analysis
+from apps.security.detectors.base import Event
 from apps.security.models import SecurityEvent
 from tests.conftest import key_client
 from tests.security.support import event, failures, post_events
@@ -225,3 +227,26 @@ def test_arbitrary_items_never_cause_a_server_error_and_good_ones_are_kept(inges
     assert response.status_code == 200
     assert body["accepted"] + body["rejected"] == len(items) + 1
     assert SecurityEvent.objects.count() - before == body["accepted"]
+
+
+def test_the_detectors_answer_together_as_each_would_alone(detector_redis):
+    start = time.time() - 60
+    events = [
+        Event(
+            start + i,
+            "auth_failure",
+            user_id="alice",
+            source_ip="203.0.113.7",
+            endpoint="/login",
+            params={"username": INJECTION},
+            event_id=f"e{i}",
+        )
+        for i in range(12)
+    ]
+
+    together = analysis.analyse(events)
+    detector_redis.flushdb()
+    alone = [detector.analyse(events) for detector in analysis.detectors()]
+
+    assert together == [[found for per in alone for found in per[i]] for i in range(len(events))]
+    assert {found.detector for found in together[-1]} == {"sql_injection", "brute_force"}

@@ -1,9 +1,11 @@
 """Per-minute request rates against a learned baseline, and many-IP floods, on real Redis."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from apps.security.detectors.base import IP, USER, Event
-from apps.security.detectors.rate_limit import RateLimitDetector
+from apps.security.detectors.rate_limit import Minute, RateLimitDetector
 from apps.security.detectors.windows import key
 
 MINUTE0 = 1_736_899_980.0  # 2025-01-15 00:13:00 UTC, the start of a minute
@@ -167,3 +169,149 @@ def test_a_late_request_counts_in_its_own_minute(detector, detector_redis):
 
     counts = key("rl", "n", USER, "alice", "/api/orders")
     assert [detector_redis.get(f"{counts}:{m}") for m in (M0, M0 + 1)] == [b"4", b"1"]
+
+
+# --- the batch script against the per-event script it replaced ---------------------------------
+
+# The detector's script until it ran once a batch: one call an event and key (the reference).
+PER_EVENT_SCRIPT = """
+local bucket, baseline, member = KEYS[1], KEYS[2], ARGV[5]
+local minute, alpha = tonumber(ARGV[1]), tonumber(ARGV[2])
+local current
+if member == '' then
+  current = redis.call('INCR', bucket)
+else
+  redis.call('PFADD', bucket, member)
+  current = redis.call('PFCOUNT', bucket)
+end
+redis.call('EXPIRE', bucket, ARGV[3])
+local state = redis.call('HMGET', baseline, 'minute', 'count', 'mean', 'dev', 'n')
+local open, done = tonumber(state[1]), tonumber(state[2]) or 0
+local mean, dev, n = tonumber(state[3]) or 0, tonumber(state[4]) or 0, tonumber(state[5]) or 0
+if open == nil or minute > open then
+  if done > 0 and n == 0 then
+    mean = done
+  elseif done > 0 then
+    dev = (1 - alpha) * dev + alpha * math.abs(done - mean)
+    mean = (1 - alpha) * mean + alpha * done
+  end
+  if done > 0 then n = n + 1 end
+  redis.call('HSET', baseline, 'minute', ARGV[1], 'count', current,
+             'mean', tostring(mean), 'dev', tostring(dev), 'n', n)
+elseif minute == open then
+  redis.call('HSET', baseline, 'count', current)
+end
+redis.call('EXPIRE', baseline, ARGV[4])
+return {current, tostring(mean), tostring(dev), n}
+"""
+
+
+class PerEventReference(RateLimitDetector):
+    """The detector as it was: the per-event script for every event and key, pipelined."""
+
+    def analyse(self, events):
+        pipe = self.redis.pipeline(transaction=False)
+        plans = [self._plan(pipe, event) for event in events]
+        replies = pipe.execute()
+        found = [
+            self._judge(event, *(_minute(replies[at]) if at is not None else None for at in plan))
+            for event, plan in zip(events, plans, strict=True)
+        ]
+        return self._one_ddos_per_minute(events, found)
+
+    def _plan(self, pipe, event):
+        if event.event_type != "request" and not event.endpoint:
+            return None, None
+        endpoint, minute = event.endpoint or "-", int(event.timestamp // 60)
+        key_type, who = (USER, event.user_id) if event.user_id else (IP, event.source_ip)
+        rate = ips = None
+        if who:
+            scope = (key_type, who, endpoint)
+            rate = self._call(pipe, key("rl", "n", *scope), key("rl", "base", *scope), minute, "")
+        if event.source_ip:
+            buckets, baseline = key("rl", "ips", endpoint), key("rl", "ipbase", endpoint)
+            ips = self._call(pipe, buckets, baseline, minute, event.source_ip)
+        return rate, ips
+
+    def _call(self, pipe, buckets, baseline, minute, member):
+        keys, ttls = (f"{buckets}:{minute}", baseline), (self.bucket_ttl_s, self.baseline_ttl_s)
+        pipe.eval(PER_EVENT_SCRIPT, 2, *keys, minute, self.alpha, *ttls, member)
+        return len(pipe) - 1
+
+
+def _minute(reply) -> Minute:
+    current, mean, dev, samples = reply
+    return Minute(int(current), float(mean), float(dev), int(samples))
+
+
+def redis_state(redis) -> dict:
+    """Every detector key's value (HyperLogLogs as their bytes) and whether it expires."""
+    state = {}
+    for name in sorted(redis.scan_iter(match="aivmon:sec:*")):
+        kind = redis.type(name)
+        if ":ips:" in name.decode():
+            redis.pfcount(name)  # caches the count in the header, as every PFCOUNT call did
+        value = redis.hgetall(name) if kind == b"hash" else redis.get(name)
+        state[name] = (value, redis.ttl(name) > 0)
+    return state
+
+
+STREAM = st.lists(
+    st.tuples(
+        st.sampled_from([0.0, 0.5, 1.0, 2.0, 4.0, 30.0, 61.0]),  # step of the clock
+        st.sampled_from([0.0, 0.0, 0.0, 20.0, 65.0, 300.0]),  # lateness
+        st.sampled_from(["alice", "alice", "bob", ""]),
+        st.integers(0, 12),  # which IP
+        st.sampled_from(["/api/orders", "/login", ""]),
+        st.sampled_from(["request", "request", "auth_failure"]),
+    ),
+    min_size=20,
+    max_size=100,
+)
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(steps=STREAM, batch_size=st.integers(1, 25), min_samples=st.sampled_from([0, 1, 3]))
+def test_the_batch_script_answers_and_stores_what_the_per_event_script_did(
+    detector_redis, steps, batch_size, min_samples
+):
+    clock, events = MINUTE0, []
+    for n, (step, late, user, ip, endpoint, kind) in enumerate(steps):
+        clock += step
+        source = f"198.51.100.{ip}" if ip else ""
+        events.append(
+            Event(
+                clock - late,
+                kind,
+                user_id=user,
+                source_ip=source,
+                endpoint=endpoint,
+                event_id=str(n),
+            )
+        )
+    # Small thresholds, so that short streams reach bursts and floods.
+    limits = {
+        "floor_per_min": 2,
+        "medium_devs": 1.0,
+        "high_devs": 2.0,
+        "ddos_min_ips": 3,
+        "ddos_baseline_factor": 1.5,
+        "ddos_min_samples": min_samples,
+    }
+    runs = []
+    for detector_class in (RateLimitDetector, PerEventReference):
+        detector_redis.flushdb()
+        detector = detector_class(redis=detector_redis, **limits)
+        found = [
+            f
+            for at in range(0, len(events), batch_size)
+            for f in detector.analyse(events[at : at + batch_size])
+        ]
+        runs.append((found, redis_state(detector_redis)))
+
+    assert runs[0] == runs[1]

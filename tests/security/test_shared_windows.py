@@ -4,7 +4,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.security.detectors.base import Event
-from apps.security.detectors.windows import Batch, SlidingWindow, key, member, rising
+from apps.security.detectors.windows import (
+    Batch,
+    Plan,
+    SlidingWindow,
+    key,
+    member,
+    rising,
+    run_plans,
+)
 
 PROPERTY = settings(
     max_examples=150,
@@ -137,3 +145,22 @@ def test_rising_scores_grow_with_the_count_up_to_the_cap():
     scores = [rising(n, 5, base=0.6, step=0.025, cap=0.7) for n in (5, 6, 9, 20)]
 
     assert scores == [0.6, 0.625, 0.7, 0.7]
+
+
+def test_after_redis_loses_its_scripts_a_batch_is_counted_once(detector_redis):
+    window_counts(detector_redis, [("add", key("test"), "one", START)], 1)
+    detector_redis.script_flush()
+
+    counts = window_counts(detector_redis, [("add", key("test"), "two", START + 1)], 1)
+
+    assert counts == [2]
+    assert detector_redis.zcard(key("test")) == 2
+
+
+def test_plans_of_several_batches_share_one_call_and_answer_each_its_own(detector_redis):
+    first, second, idle = Batch(detector_redis), Batch(detector_redis), Batch(detector_redis)
+    first.windows(WINDOW, START, ("add", key("a"), "x"))
+    second.windows(WINDOW, START, ("add", key("a"), "y"), ("add", key("b"), "y"))
+    plans = [Plan(batch, lambda replies: replies) for batch in (first, idle, second)]
+
+    assert run_plans(detector_redis, plans) == [[[1]], [], [[2, 1]]]

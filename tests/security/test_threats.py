@@ -121,3 +121,38 @@ def test_a_false_positive_lifts_the_advice_it_caused_but_not_a_manual_one(admin_
 
     assert list(BlockListEntry.objects.values_list("key", flat=True)) == ["198.51.100.9"]
     assert Threat.objects.get().status == ThreatStatus.FALSE_POSITIVE
+
+
+def test_a_weaker_later_sighting_keeps_the_strongest_reason_and_moves_last_seen():
+    threats_record(sightings=_sightings(0.8))
+    later = SecurityEventFactory(at_s=60)
+
+    [returned] = threats_record(
+        sightings=[Sighting(later.pk, later.timestamp, detection(0.4, reason="weaker"))]
+    )
+
+    stored = Threat.objects.get()
+    assert (stored.count, stored.score, stored.severity) == (2, 0.8, Severity.HIGH)
+    assert stored.reason == "brute_force at 0.8"
+    assert (stored.first_seen, stored.last_seen) == (T0, T0 + timedelta(seconds=60))
+    assert (returned.pk, returned.count, returned.last_seen) == (stored.pk, 2, stored.last_seen)
+
+
+def test_every_sighting_links_its_event_to_its_threat():
+    sightings = [*_sightings(0.4, 0.5), *_sightings(0.6, kind="sql_injection")]
+
+    threats = threats_record(sightings=sightings)
+
+    linked = {(t.kind, event.pk) for t in threats for event in t.events.all()}
+    assert linked == {(s.detection.kind, s.event_id) for s in sightings}
+
+
+def test_blocks_advise_answers_how_many_entries_it_added_or_extended():
+    now = timezone.now()
+    high = ThreatFactory(key="198.51.100.1", severity=Severity.HIGH)
+    blocks_advise(threats=[high], now=now)
+    critical = ThreatFactory(key="198.51.100.2", severity=Severity.CRITICAL)
+
+    changed = blocks_advise(threats=[high, critical], now=now)
+
+    assert changed == 1  # the critical one added; the high one's advice already runs that long

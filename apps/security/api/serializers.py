@@ -58,7 +58,9 @@ class ThreatSerializer(serializers.ModelSerializer):
 
 class BlockListEntrySerializer(serializers.ModelSerializer):
     severity = SeverityField(read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = BlockListEntry

@@ -25,11 +25,47 @@ from zoneinfo import ZoneInfo
 from redis import Redis
 
 from .base import IP, USER, Detection, Event
-from .windows import Batch, SlidingWindow, key, member, rising
+from .windows import (
+    SCRIPT_HEAD,
+    SCRIPT_TAIL,
+    Batch,
+    Plan,
+    SlidingWindow,
+    key,
+    member,
+    rising,
+    run_plans,
+)
 
 Judge = Callable[[list[Any]], list[Detection]]
 DESTRUCTIVE_WORDS = frozenset({"delete", "drop", "truncate", "purge", "destroy", "erase"})
 DENIED_STATUSES = frozenset({401, 403})
+# Sliding-window records (windows.py) and hours records: 'h', key index, hour, ttl, whose two
+# replies are the user's events counted before this one and those of them in this hour.
+SCRIPT = (
+    SCRIPT_HEAD
+    + """
+local function hours(i)
+  local name, hour = KEYS[A[i + 1]], tostring(A[i + 2])
+  local seen, total, here = redis.call('HGETALL', name), 0, 0
+  for j = 1, #seen, 2 do
+    local n = tonumber(seen[j + 1])
+    total = total + n
+    if seen[j] == hour then here = n end
+  end
+  redis.call('HINCRBY', name, hour, 1)
+  expiring[name] = A[i + 3]
+  out[#out + 1] = total
+  out[#out + 1] = here
+  return i + 4
+end
+local i = 1
+while i <= #A do
+  if A[i] == 'h' then i = hours(i) else i = window(i) end
+end
+"""
+    + SCRIPT_TAIL
+)
 
 
 def is_destructive(event: Event) -> bool:
@@ -87,10 +123,13 @@ class BehavioralDetector:
         self.medium_failures, self.high_failures = medium_failures, high_failures
 
     def analyse(self, events: Sequence[Event]) -> list[list[Detection]]:
-        batch = Batch(self.redis)
+        return run_plans(self.redis, [self.plan(events)])[0]
+
+    def plan(self, events: Sequence[Event]) -> Plan:
+        """Queue the batch's hours and window operations; the plan judges every event."""
+        batch = Batch(self.redis, SCRIPT)
         judges = [self._queue(batch, event) for event in events]
-        replies = batch.run()
-        return [judge(replies) for judge in judges]
+        return Plan(batch, lambda replies: [judge(replies) for judge in judges])
 
     def _queue(self, batch: Batch, event: Event) -> Judge:
         if is_failure(event):
@@ -102,20 +141,20 @@ class BehavioralDetector:
             return lambda replies: self._judge_failures(event, key_type, who, replies[at][0])
         if not event.user_id or event.event_type == "auth_failure":
             return lambda replies: []
-        hours, local = key("bh", "hours", event.user_id), self.local_time(event)
-        at = batch.command("HGETALL", hours)  # before this event: it is judged on the past
-        batch.command("HINCRBY", hours, local.hour, 1)
-        batch.command("EXPIRE", hours, self.history_ttl_s)
-        return lambda replies: self._judge_hours(event, local, replies[at])
+        hours, local = batch.key(key("bh", "hours", event.user_id)), self.local_time(event)
+        # Counted before this event is added: it is judged on the past.
+        at = batch.record(2, "h", hours, local.hour, self.history_ttl_s)
+        return lambda replies: self._judge_hours(event, local, *replies[at])
 
     def local_time(self, event: Event) -> datetime:
         return datetime.fromtimestamp(event.timestamp, self.tz)
 
-    def _judge_hours(self, event: Event, local: datetime, hours: dict) -> list[Detection]:
-        learned = {int(hour): int(seen) for hour, seen in hours.items()}
-        total, user = sum(learned.values()), event.user_id
+    def _judge_hours(
+        self, event: Event, local: datetime, total: int, this_hour: int
+    ) -> list[Detection]:
+        user = event.user_id
         if total >= self.min_learned_events:
-            share = learned.get(local.hour, 0) / total
+            share = this_hour / total
             if share >= self.rare_hour_share:
                 return []
             why, plain_score = f"an hour {user} rarely works ({share:.1%} of {total} events)", 0.4

@@ -15,7 +15,7 @@ from typing import Any
 from redis import Redis
 
 from .base import IP, USER, Detection, Event
-from .windows import Batch, SlidingWindow, key, member, rising
+from .windows import Batch, Plan, SlidingWindow, key, member, rising, run_plans
 
 Judge = Callable[[list[Any]], list[Detection]]
 
@@ -43,10 +43,13 @@ class BruteForceDetector:
         self.span = f"in {window_s / 60:g} min"
 
     def analyse(self, events: Sequence[Event]) -> list[list[Detection]]:
+        return run_plans(self.redis, [self.plan(events)])[0]
+
+    def plan(self, events: Sequence[Event]) -> Plan:
+        """Queue the batch's window operations; the plan judges every event on their replies."""
         batch = Batch(self.redis)
         judges = [self._queue(batch, event) for event in events]
-        replies = batch.run()
-        return [judge(replies) for judge in judges]
+        return Plan(batch, lambda replies: [judge(replies) for judge in judges])
 
     def failure_score(self, count: int) -> float:
         """Score a failure count: low 0.35–0.45, medium 0.6–0.7, high 0.8–0.88."""

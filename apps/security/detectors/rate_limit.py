@@ -9,8 +9,8 @@ sliding window).
 The baseline is an EWMA of completed active minutes (minutes with no requests are not samples)
 and an EWMA of their absolute deviation. A minute completes when a later minute starts for that
 key; events arriving after that (up to lateness_s) still count in their minute's bucket but no
-longer reach the baseline. One Lua script call an event and key keeps count and baseline
-consistent between workers; the whole batch is one pipeline.
+longer reach the baseline. One Lua script call a batch keeps counts and baselines consistent
+between workers: one round trip.
 
 DDoS suspicion is keyed by the IP of each event in the flood (kind "ddos", the endpoint in the
 reason): no single IP is shown to be an attacker, so it scores medium.
@@ -27,48 +27,82 @@ from typing import Any, NamedTuple
 from redis import Redis
 
 from .base import IP, USER, Detection, Event
-from .windows import Batch, key
+from .windows import Batch, Plan, key, run_plans
 
-# KEYS: this minute's bucket, the baseline hash. ARGV: minute, alpha, bucket ttl, baseline ttl,
-# member. An empty member counts requests (INCR); else it is an IP counted distinctly (PFADD).
-# The hash holds the open minute and its value so far, folded into the EWMAs when a later
-# minute starts. Returns this minute's value so far and the baseline of the minutes before it.
+# KEYS: buckets and baseline hashes, each once. ARGV[1], a JSON array: alpha, bucket ttl,
+# baseline ttl, the learned minutes a flood needs, then a record per (event, counted key): bucket
+# index, baseline index, minute, member. An empty member counts requests (INCR); else it is an IP
+# counted distinctly (PFADD). A baseline holds the open minute and its value so far, folded into
+# the EWMAs when a later minute starts; it is read and written once a batch, its numbers kept as
+# the text stored, so that it ends as if written at every event. Answers 4 values a record: this
+# minute's value so far, and the baseline of the minutes before it.
+# PFCOUNT is the costly command (a recount whenever PFADD changed a register), so distinct IPs
+# are counted only when needed: for a judgement (-1 while too few minutes are learned to judge
+# a flood), and for the baseline when its minute ends or the batch does.
 MINUTE_SCRIPT = """
-local bucket, baseline, member = KEYS[1], KEYS[2], ARGV[5]
-local minute, alpha = tonumber(ARGV[1]), tonumber(ARGV[2])
-local current
-if member == '' then
-  current = redis.call('INCR', bucket)
-else
-  redis.call('PFADD', bucket, member)
-  current = redis.call('PFCOUNT', bucket)
+local A, out, states, buckets, distinct, stale = cjson.decode(ARGV[1]), {}, {}, {}, {}, {}
+local alpha, bucket_ttl, baseline_ttl, min_samples = A[1], A[2], A[3], A[4]
+local function load(baseline)
+  local s = redis.call('HMGET', baseline, 'minute', 'count', 'mean', 'dev', 'n')
+  return {open = tonumber(s[1]), done = tonumber(s[2]) or 0,
+          mean = s[3] or '0', dev = s[4] or '0', n = tonumber(s[5]) or 0, dirty = false}
 end
-redis.call('EXPIRE', bucket, ARGV[3])
-local state = redis.call('HMGET', baseline, 'minute', 'count', 'mean', 'dev', 'n')
-local open, done = tonumber(state[1]), tonumber(state[2]) or 0
-local mean, dev, n = tonumber(state[3]) or 0, tonumber(state[4]) or 0, tonumber(state[5]) or 0
-if open == nil or minute > open then
-  if done > 0 and n == 0 then
-    mean = done
-  elseif done > 0 then
-    dev = (1 - alpha) * dev + alpha * math.abs(done - mean)
-    mean = (1 - alpha) * mean + alpha * done
+local function count(bucket)
+  if stale[bucket] ~= false then
+    distinct[bucket], stale[bucket] = redis.call('PFCOUNT', bucket), false
   end
-  if done > 0 then n = n + 1 end
-  redis.call('HSET', baseline, 'minute', ARGV[1], 'count', current,
-             'mean', tostring(mean), 'dev', tostring(dev), 'n', n)
-elseif minute == open then
-  redis.call('HSET', baseline, 'count', current)
+  return distinct[bucket]
 end
-redis.call('EXPIRE', baseline, ARGV[4])
-return {current, tostring(mean), tostring(dev), n}
+for i = 5, #A, 4 do
+  local bucket, baseline, minute, member = KEYS[A[i]], KEYS[A[i + 1]], A[i + 2], A[i + 3]
+  local current
+  if member == '' then
+    current = redis.call('INCR', bucket)
+  elseif redis.call('PFADD', bucket, member) == 1 then
+    stale[bucket] = true
+  end
+  buckets[bucket] = true
+  local s = states[baseline]
+  if s == nil then
+    s = load(baseline)
+    states[baseline] = s
+  end
+  if s.open == nil or minute > s.open then
+    local done, mean, dev = s.done or count(s.bucket), tonumber(s.mean), tonumber(s.dev)
+    if done > 0 and s.n == 0 then
+      mean = done
+    elseif done > 0 then
+      dev = (1 - alpha) * dev + alpha * math.abs(done - mean)
+      mean = (1 - alpha) * mean + alpha * done
+    end
+    if done > 0 then s.n = s.n + 1 end
+    s.open, s.mean, s.dev = minute, tostring(mean), tostring(dev)
+    s.done, s.bucket, s.dirty = current, bucket, true
+  elseif minute == s.open then
+    s.done, s.bucket, s.dirty = current, bucket, true
+  end
+  if current == nil and s.n >= min_samples then current = count(bucket) end
+  out[#out + 1] = current or -1
+  out[#out + 1] = tonumber(s.mean)
+  out[#out + 1] = tonumber(s.dev)
+  out[#out + 1] = s.n
+end
+for bucket in pairs(buckets) do redis.call('EXPIRE', bucket, bucket_ttl) end
+for baseline, s in pairs(states) do
+  if s.dirty then
+    redis.call('HSET', baseline, 'minute', s.open, 'count', s.done or count(s.bucket),
+               'mean', s.mean, 'dev', s.dev, 'n', s.n)
+  end
+  redis.call('EXPIRE', baseline, baseline_ttl)
+end
+return cjson.encode(out)
 """
 
 
 class Minute(NamedTuple):
     """One key's value in the event's minute so far, and its baseline of earlier minutes."""
 
-    current: int
+    current: int  # -1: distinct IPs not counted, too few minutes learned to judge a flood
     mean: float
     dev: float
     samples: int  # completed minutes learned
@@ -104,12 +138,24 @@ class RateLimitDetector:
         self.baseline_ttl_s = baseline_ttl_s
 
     def analyse(self, events: Sequence[Event]) -> list[list[Detection]]:
-        batch = Batch(self.redis)
-        plans = [self._queue(batch, event) for event in events]
-        replies = batch.run()
+        return run_plans(self.redis, [self.plan(events)])[0]
+
+    def plan(self, events: Sequence[Event]) -> Plan:
+        """Queue the batch's counts; the plan judges every event on their replies."""
+        head = (self.alpha, self.bucket_ttl_s, self.baseline_ttl_s, self.ddos_min_samples)
+        batch = Batch(self.redis, MINUTE_SCRIPT, *head)
+        queued = [self._queue(batch, event) for event in events]
+        return Plan(batch, lambda replies: self._judge_all(events, queued, replies))
+
+    def _judge_all(
+        self,
+        events: Sequence[Event],
+        queued: list[tuple[int | None, int | None]],
+        replies: list[Any],
+    ) -> list[list[Detection]]:
         found = [
             self._judge(event, _reply(replies, rate), _reply(replies, ips))
-            for event, (rate, ips) in zip(events, plans, strict=True)
+            for event, (rate, ips) in zip(events, queued, strict=True)
         ]
         return self._one_ddos_per_minute(events, found)
 
@@ -136,7 +182,7 @@ class RateLimitDetector:
         ]
 
     def _queue(self, batch: Batch, event: Event) -> tuple[int | None, int | None]:
-        """Queue this event's script calls; return their reply indices (requests, distinct IPs)."""
+        """Queue this event's records; return their reply indices (requests, distinct IPs)."""
         if event.event_type != "request" and not event.endpoint:
             return None, None
         endpoint, minute = event.endpoint or "-", int(event.timestamp // 60)
@@ -151,9 +197,7 @@ class RateLimitDetector:
         return rate, ips
 
     def _minute(self, batch: Batch, buckets: str, baseline: str, minute: int, ip: str = "") -> int:
-        keys = (f"{buckets}:{minute}", baseline)
-        ttls = (self.bucket_ttl_s, self.baseline_ttl_s)
-        return batch.script(MINUTE_SCRIPT, keys, minute, self.alpha, *ttls, ip)
+        return batch.record(4, batch.key(f"{buckets}:{minute}"), batch.key(baseline), minute, ip)
 
     def _judge(self, event: Event, rate: Minute | None, ips: Minute | None) -> list[Detection]:
         found = [
@@ -202,5 +246,5 @@ def _endpoint(event: Event) -> str:
 def _reply(replies: list[Any], at: int | None) -> Minute | None:
     if at is None:
         return None
-    current, mean, dev, samples = replies[at]
+    current, mean, dev, samples = replies[at]  # numbers as the baseline hash stores them
     return Minute(int(current), float(mean), float(dev), int(samples))
