@@ -32,6 +32,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.security
 	$(BIN)/python -m bench.security_sqli
 	$(BIN)/python -m bench.alerts
+	$(BIN)/python -m bench.health
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

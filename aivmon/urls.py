@@ -15,6 +15,8 @@ api_v1 = [
     path("", include("apps.ingest.api.urls")),
     path("", include("apps.security.api.urls")),
     path("", include("apps.alerts.api.urls")),
+    path("", include("apps.testruns.api.urls")),
+    path("", include("apps.health.api.urls")),
 ]
 
 urlpatterns = [

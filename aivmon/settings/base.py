@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "apps.ingest",
     "apps.security",
     "apps.alerts",
+    "apps.testruns",
+    "apps.health",
     "apps.dashboards",
 ]
 
@@ -90,6 +92,11 @@ SQLITE_OPTIONS = {
 }
 
 
+# Connections are kept between requests: opening one costs ~2 ms, and on SQLite closing the last
+# one checkpoints the whole WAL into the database file and deletes it, every request.
+AIVMON_DB_CONN_MAX_AGE = env.int("AIVMON_DB_CONN_MAX_AGE", default=60)
+
+
 def _database_from_env() -> dict:
     url = env.str("DATABASE_URL", default="")
     if not url:
@@ -97,12 +104,14 @@ def _database_from_env() -> dict:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "aivmon.sqlite3"),
             "OPTIONS": SQLITE_OPTIONS,
+            "CONN_MAX_AGE": AIVMON_DB_CONN_MAX_AGE,
         }
     config = env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
+        config["CONN_MAX_AGE"] = AIVMON_DB_CONN_MAX_AGE
     elif config["ENGINE"] == "django.db.backends.postgresql":
-        config["CONN_MAX_AGE"] = env.int("AIVMON_DB_CONN_MAX_AGE", default=60)
+        config["CONN_MAX_AGE"] = AIVMON_DB_CONN_MAX_AGE
         config["CONN_HEALTH_CHECKS"] = True
         config.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={AIVMON_DB_BUSY_TIMEOUT_MS}"
     else:
@@ -205,6 +214,19 @@ EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("AIVMON_FROM_EMAIL", default="aivmon@localhost")
 
+# --- System health ---------------------------------------------------------------------------
+# How often beat checks aivmon's components, and samples the host into the metric store.
+AIVMON_HEALTH_INTERVAL_S = env.float("AIVMON_HEALTH_INTERVAL_S", default=15.0)
+AIVMON_HEALTH_HOST_INTERVAL_S = env.float(
+    "AIVMON_HEALTH_HOST_INTERVAL_S", default=AIVMON_HEALTH_INTERVAL_S
+)
+if min(AIVMON_HEALTH_INTERVAL_S, AIVMON_HEALTH_HOST_INTERVAL_S) < 1:
+    raise ImproperlyConfigured("AIVMON_HEALTH_INTERVAL_S, AIVMON_HEALTH_HOST_INTERVAL_S: >= 1 s")
+# How long the workers check waits for workers to answer a ping.
+AIVMON_HEALTH_WORKER_PING_TIMEOUT_S = env.float("AIVMON_HEALTH_WORKER_PING_TIMEOUT_S", default=1.0)
+# How often the code-health scan of every registered component runs.
+AIVMON_HEALTH_CODE_SCAN_HOURS = env.float("AIVMON_HEALTH_CODE_SCAN_HOURS", default=24.0)
+
 # --- Static files ----------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -231,7 +253,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.OpaqueCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
-    "URL_FORMAT_OVERRIDE": None,  # ?format= is an ordinary parameter (rule export)
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -303,6 +324,28 @@ CELERY_BEAT_SCHEDULE = {
     "aivmon.alerts.prune": {
         "task": "aivmon.alerts.prune",
         "schedule": timedelta(hours=1),
+        "options": {"queue": "maintenance", "expires": 3600},
+    },
+    "aivmon.testruns.prune": {
+        "task": "aivmon.testruns.prune",
+        "schedule": timedelta(hours=1),
+        "options": {"queue": "maintenance", "expires": 3600},
+    },
+    "aivmon.health.check_components": {
+        "task": "aivmon.health.check_components",
+        "schedule": timedelta(seconds=AIVMON_HEALTH_INTERVAL_S),
+        "options": {"queue": "maintenance", "expires": AIVMON_HEALTH_INTERVAL_S},
+    },
+    "aivmon.health.sample_host": {
+        "task": "aivmon.health.sample_host",
+        "schedule": timedelta(seconds=AIVMON_HEALTH_HOST_INTERVAL_S),
+        "options": {"queue": "maintenance", "expires": AIVMON_HEALTH_HOST_INTERVAL_S},
+    },
+    "aivmon.health.scan_code": {
+        "task": "aivmon.health.scan_code",
+        "schedule": timedelta(hours=AIVMON_HEALTH_CODE_SCAN_HOURS),
+        # Components scanned on demand within the last hour are not scanned again.
+        "kwargs": {"min_age_s": 3600},
         "options": {"queue": "maintenance", "expires": 3600},
     },
     "aivmon.alerts.tick": {

@@ -16,6 +16,7 @@ RETENTION_DEFAULTS: dict[str, tuple[int | None, str]] = {
     "security.high": (365, "security events, high"),
     "security.critical": (None, "security events, critical"),
     "alerts.resolved": (90, "resolved alerts with their transitions and deliveries"),
+    "testruns.runs": (180, "test runs with their case results"),
 }
 
 

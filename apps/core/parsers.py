@@ -1,4 +1,5 @@
-"""A JSON parser on orjson: fast, and bounded in nesting (a deep body is a 400, not a 500)."""
+"""A JSON parser on orjson: fast, and bounded in nesting (a deep body is a 400, not a 500);
+YAML in and out for configuration as code (safe loader and dumper only)."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -7,6 +8,7 @@ import orjson
 import yaml
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
 
 
 class OrjsonParser(BaseParser):
@@ -41,3 +43,14 @@ class YamlParser(BaseParser):
             return yaml.safe_load(stream.read())
         except (yaml.YAMLError, RecursionError) as exc:
             raise ParseError(f"Malformed YAML: {exc}") from exc
+
+
+class YamlRenderer(BaseRenderer):
+    """Plain data as YAML (chosen with `?format=yaml` or `Accept: application/yaml`)."""
+
+    media_type = "application/yaml"
+    format = "yaml"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type=None, renderer_context=None) -> bytes:
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()

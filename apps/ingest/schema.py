@@ -179,6 +179,76 @@ def _otlp(signal: str, message: str) -> dict[str, Any]:
     }
 
 
+_CASE = {
+    "type": "object",
+    "required": ["name", "outcome"],
+    "properties": {
+        "name": {"type": "string"},
+        "module": {"type": "string"},
+        "outcome": {"type": "string", "enum": ["passed", "failed", "error", "skipped"]},
+        "duration": {"type": "number", "minimum": 0, "description": "seconds"},
+        "message": {"type": "string"},
+    },
+}
+_RUN_FIELDS = {key: {"type": "string"} for key in ("suite", "run_id", "commit", "branch")}
+_RUN_SUMMARY = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "created": {"type": "boolean"},
+        "run_id_generated": {"type": "boolean"},
+        **_RUN_FIELDS,
+        "started_at": {"type": "string", "format": "date-time"},
+        "duration_s": {"type": "number"},
+        "totals": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "success_rate": {"type": "number", "nullable": True},
+        "slower_tests": {"type": "integer"},
+        "flaky_tests": {"type": "integer"},
+    },
+}
+_JUNIT = {"schema": {"type": "string", "description": "JUnit XML, as pytest --junitxml writes it"}}
+_TEST_RUNS = {
+    "post": {
+        "operationId": "ingest_test_runs",
+        "summary": "Store one test run (JUnit XML or JSON), once per suite and run_id",
+        "tags": ["ingest"],
+        "security": _SECURITY,
+        "parameters": [
+            {"name": key, "in": "query", "required": False, "schema": {"type": "string"}}
+            for key in _RUN_FIELDS
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["cases"],
+                        "properties": {
+                            **_RUN_FIELDS,
+                            "started_at": _TIME,
+                            "cases": {"type": "array", "items": _CASE},
+                        },
+                    }
+                },
+                "application/xml": _JUNIT,
+                "text/xml": _JUNIT,
+            },
+        },
+        "responses": {
+            "201": {
+                "description": "The run was stored.",
+                "content": {"application/json": {"schema": _RUN_SUMMARY}},
+            },
+            "200": {
+                "description": "The run was stored before; nothing changed.",
+                "content": {"application/json": {"schema": _RUN_SUMMARY}},
+            },
+            "503": {"description": "Storage busy or unreachable; see Retry-After."},
+        },
+    }
+}
+
 INGEST_PATHS = {
     "/api/v1/ingest/metrics": _native("Store a batch of metric points", "points", _POINT),
     "/api/v1/ingest/spans": _native("Store a batch of spans", "spans", _SPAN),
@@ -186,6 +256,7 @@ INGEST_PATHS = {
     "/api/v1/ingest/security-events": _native(
         "Score and store a batch of security events", "events", _EVENT, _EVENT_RESULT
     ),
+    "/api/v1/ingest/test-runs": _TEST_RUNS,
     "/otlp/v1/metrics": _otlp("metrics", "ExportMetricsService"),
     "/otlp/v1/traces": _otlp("traces", "ExportTraceService"),
     "/otlp/v1/logs": _otlp("logs", "ExportLogsService"),

@@ -387,3 +387,10 @@ def series_last_seen(*, name: str | None = None, service: str | None = None) -> 
     last_seen is written at most once a minute per series: absence is known to within a minute.
     """
     return series_list(name=name, service=service).aggregate(last=Max("last_seen"))["last"]
+
+
+def service_last_seen_list(*, since: datetime | None = None) -> dict[str, datetime]:
+    """Return, per service, when any of its series last had data (those seen since `since`)."""
+    series = Series.objects.all() if since is None else Series.objects.filter(last_seen__gte=since)
+    rows = series.values("service").annotate(last=Max("last_seen")).values_list("service", "last")
+    return dict(rows.order_by("service"))

@@ -18,7 +18,9 @@ from apps.core.fields import SeverityField
 
 
 class DeliverySerializer(serializers.ModelSerializer):
-    channel = serializers.CharField(source="channel.name", default=None, read_only=True)
+    channel = serializers.CharField(
+        source="channel.name", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Delivery

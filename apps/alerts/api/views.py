@@ -2,12 +2,12 @@
 
 from collections.abc import Callable
 
-import yaml
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,7 +32,7 @@ from apps.alerts.models import Alert
 from apps.core.constants import SEVERITY_BY_NAME
 from apps.core.listing import PAGE_PARAMETERS, page_response, page_schema
 from apps.core.pagination import OpaqueCursorPagination
-from apps.core.parsers import OrjsonParser, YamlParser
+from apps.core.parsers import OrjsonParser, YamlParser, YamlRenderer
 
 
 def _found(value):
@@ -312,17 +312,15 @@ class RuleExportView(APIView):
 
     permission_classes = [ReadOrAdmin]
 
+    renderer_classes = [JSONRenderer, YamlRenderer]
+
     @extend_schema(
         operation_id="alert_rules_export",
         parameters=[OpenApiParameter("format", str, enum=["json", "yaml"])],
         responses={200: dict},
     )
-    def get(self, request: Request) -> HttpResponse:
-        document = rules_io.rules_export()
-        if request.query_params.get("format") == "yaml":
-            text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-            return HttpResponse(text, content_type="application/yaml; charset=utf-8")
-        return Response(document)
+    def get(self, request: Request) -> Response:
+        return Response(rules_io.rules_export())
 
 
 class RuleImportView(APIView):

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0001_initial'),
+        ("alerts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='alert',
-            name='details',
-            field=models.JSONField(blank=True, default=dict, help_text='What the evaluator saw.'),
+            model_name="alert",
+            name="details",
+            field=models.JSONField(blank=True, default=dict, help_text="What the evaluator saw."),
         ),
     ]

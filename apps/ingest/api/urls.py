@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.ingest import security, views
+from apps.ingest import security, testruns, views
 
 urlpatterns = [
     path("ingest/metrics", views.native_metrics, name="ingest-metrics"),
@@ -11,4 +11,5 @@ urlpatterns = [
         security.native_security_events,
         name="ingest-security-events",
     ),
+    path("ingest/test-runs", testruns.test_runs, name="ingest-test-runs"),
 ]
