@@ -12,7 +12,7 @@ from apps.security.detectors.sql_injection import (
     SqlInjectionDetector,
     sqli_confidence,
 )
-from apps.security.detectors.sqli.extract import nested_values
+from apps.security.detectors.sqli.extract import MAX_JSON_STRINGS, nested_strings, nested_values
 from apps.security.detectors.sqli.lexer import lex
 from apps.security.detectors.sqli.normalise import (
     MAX_CHARS,
@@ -25,9 +25,15 @@ from apps.security.detectors.sqli.normalise import (
     unwrap_comments,
     url_decode,
 )
+from apps.security.detectors.sqli.sample import DENSE, LONG_CHARS, sample
 
 FLAGGED = 0.3
 HIGH = 0.75
+PROSE = (
+    "Our field bag is a daily workhorse: waxed twill, brass buckles, and a strap you can "
+    "shorten. Shipping to Dublin takes 2-3 days; returns are free within 30 days. Questions? "
+    "Ask O'Brien at the front desk, Monday to Friday. "
+)
 
 
 def event(**fields) -> Event:
@@ -57,6 +63,11 @@ def test_a_plus_is_a_space_only_where_it_joins_words_in_the_raw_value():
 
 def test_entity_decoding_unescapes_named_and_numeric_references():
     assert entity_decode("&#39; or &quot;a&quot;=&#x22;a") == '\' or "a"="a'
+
+
+def test_entity_decoding_leaves_ampersands_that_start_no_entity_alone():
+    assert entity_decode("a=1&lang=en&ref=42") == "a=1&lang=en&ref=42"
+    assert entity_decode("x&amp;y &lt z") == "x&y < z"
 
 
 def test_decoding_alternates_url_and_entity_decoding():
@@ -220,10 +231,88 @@ def test_nested_values_come_from_json_xml_and_query_strings():
     assert nested_values("pay=&&(c=!0)&x=1") == ["&&(c=!0)", "1"]
 
 
+def test_a_json_document_is_judged_by_all_of_its_strings_not_by_its_syntax():
+    fields = {f"field{i}": f"value {i}" for i in range(30)}
+    fields["field29"] = "x' union select password from users--"
+    document = orjson.dumps(fields).decode()
+
+    strings, whole_document = nested_strings(document)
+
+    assert whole_document
+    assert len(strings) == 60 <= MAX_JSON_STRINGS
+    assert sqli_confidence(document)[0] >= HIGH
+    assert sqli_confidence(orjson.dumps({"note": PROSE, "tags": ["a", "b"]}).decode())[0] == 0
+
+
 def test_a_payload_inside_an_xml_attribute_is_found():
     xml = '<?xml version="1.0"?><root><a probe="1234 OR 1=1"></a></root>'
 
     assert sqli_confidence(xml)[0] >= FLAGGED
+
+
+# --- long values: sampled around what could be SQL ---------------------------------------
+
+
+def test_a_short_value_is_analysed_whole():
+    text = "x" * LONG_CHARS
+
+    assert sample(text) is text
+
+
+def test_long_ordinary_text_leaves_nothing_to_sample():
+    text = (PROSE * 8).lower().replace("'", "")
+
+    assert sample(text) == ""
+    assert sqli_confidence(PROSE * 8) == (0.0, "")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "1' union all select null,concat(username,0x3a,password),null from users-- -",
+        "7' and (select 1 from (select(sleep(5)))a)-- x",
+        "x'; drop table users;--",
+        "1 and extractvalue(1,concat(0x5c,(select version())))",
+        "-1' union select table_name from information_schema.tables where 'a'='a",
+    ],
+)
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_a_payload_in_a_long_value_is_found_wherever_it_stands(payload, where):
+    text = {
+        "start": f"{payload} {PROSE * 6}",
+        "middle": f"{PROSE * 3}{payload} {PROSE * 3}",
+        "end": f"{PROSE * 6}{payload}",
+    }[where].replace("O'Brien", "Brien")
+
+    assert sqli_confidence(text)[0] >= FLAGGED
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        PROSE * 6,
+        "Select a plan: Basic (5 GB) or Pro (50 GB); we'll update your account within the hour. "
+        * 10,
+        "https://shop.example.com/search?q=waxed+bag&sort=price_asc&page=2"
+        + "".join(f"&session{i}={i * 7919:x}" for i in range(60)),
+        orjson.dumps(
+            {"order": 42, "note": PROSE * 4, "items": [{"sku": "A-1", "qty": 2}]}
+        ).decode(),
+    ],
+)
+def test_long_ordinary_values_are_not_flagged(value):
+    assert sqli_confidence(value)[0] < FLAGGED
+
+
+def test_the_sample_stands_in_for_skipped_text_with_its_quotes():
+    skipped = "plain words " * 15 + "a quote ' opens here and " + "plain words " * 25
+    text = f"x' or '1'='1 {skipped}and 1=cast((select version()) as int)--"
+
+    kept = sample(text)
+
+    assert kept.startswith("x' or '1'='1")
+    assert " ] ' ] " in kept
+    assert kept.endswith("as int)--")
 
 
 # --- the detector -------------------------------------------------------------------------
@@ -355,6 +444,21 @@ def test_sql_shaped_noise_never_raises_and_stays_within_bounds(value):
     confidence, _ = sqli_confidence(value)
 
     assert 0.0 <= confidence <= 1.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("'\"`;()=<>|&@*#/-+%!,. 0123456789abcdefxyz\n\ud800é’")),
+        min_size=LONG_CHARS,
+        max_size=MAX_CHARS,
+    )
+)
+def test_long_noise_never_raises_and_its_sample_stays_bounded(value):
+    confidence, _ = sqli_confidence(value)
+
+    assert 0.0 <= confidence <= 1.0
+    assert len(sample(normalise(value))) <= max(chars for chars, _ in DENSE)
 
 
 @settings(max_examples=100, deadline=None)

@@ -58,23 +58,42 @@ _PUNCTUATION_KIND = {
     "#": "c",
     **dict.fromkeys("?[]{}\\:", "?"),
 }
-# Cut at every punctuation character, keeping it; whitespace is cut by str.split after.
-_PUNCTUATION = re.compile("([" + re.escape("".join(_PUNCTUATION_KIND)) + "])")
+# Every punctuation character becomes a token of its own; whitespace is cut by str.split after.
+_SPACED_PUNCTUATION = tuple((char, f" {char} ") for char in _PUNCTUATION_KIND)
 _NUMBER_PLACEHOLDER, _VARIABLE_PLACEHOLDER = "\ue020", "\ue021"
 # Short numbers are looked up like words (below); longer ones, hex, exponents and @variables
 # become placeholders first (a regex with a fixed replacement: no Python call per match).
 _SHORT_NUMBER_DIGITS = 4
-_RARE_NUMBER = re.compile(rf"\d(?:\d{{{_SHORT_NUMBER_DIGITS}}}|[a-z.])|\.\d")
+_RARE_NUMBER = re.compile(rf"[\d.](?:(?<=\d)(?:\d{{{_SHORT_NUMBER_DIGITS}}}|[a-z.])|(?<=\.)\d)")
 _LONG_NUMBER = re.compile(
-    # A digit or dot first (so the scan for candidates runs in C), then "not inside a word".
-    r"\d(?<![\w@$.]\d)(?:(?<=0)x[0-9a-f]+|(?<=0)b[01]+|\d*(?:\.\d*)?e[+-]?\d+|\d*\.\d*"
-    rf"|\d{{{_SHORT_NUMBER_DIGITS},}})(?![\w$])|\.(?<![\w.]\.)\d+(?:e[+-]?\d+)?(?![\w$])"
+    # One class first, a digit or a dot, so that the engine skips to candidates in C; then
+    # which of the two it was, and "not inside a word".
+    r"[\d.](?:(?<![\w@$.]\d)(?<=\d)(?:(?<=0)x[0-9a-f]+|(?<=0)b[01]+|\d*(?:\.\d*)?e[+-]?\d+"
+    rf"|\d*\.\d*|\d{{{_SHORT_NUMBER_DIGITS},}})(?![\w$])|(?<![\w.]\.)(?<=\.)\d+(?:e[+-]?\d+)?(?![\w$]))"
 )
 # MySQL reads 1union as 1 union and 1.or as 1. or: split a keyword glued to a number.
 _GLUED_KEYWORD = re.compile(
     r"[\d.](?=(?:union|or|and|xor|div|from|like|limit|order|group|having|select|into|not"
     r"|where)\b)"
 )
+# Each ASCII character as a digit (0), a lower-case letter that starts a glued keyword (k),
+# another lower-case letter (a), a dot, or nothing of interest (a space): one bytes.translate,
+# then substring tests, tell in C what _RARE_NUMBER and _GLUED_KEYWORD would find at all.
+_SHAPE = bytes(
+    ord(
+        "0"
+        if "0" <= char <= "9"
+        else "k"
+        if char in "uoaxdflghsinw"
+        else "a"
+        if "a" <= char <= "z"
+        else "."
+        if char == "."
+        else " "
+    )
+    for char in map(chr, range(256))
+)
+_RARE_SHAPES = (b"00000", b"0a", b"0k", b"0.", b".0")
 _VARIABLE = re.compile(r"@(?<![\w@$]@)@?[a-z_][\w$]*(?:\.[\w$]+)*")
 # A dash or hash comment that opens with a space and a word is text ("-- see below",
 # "# Heading"), and so is a hash before a digit ("#262"); they get their own placeholders.
@@ -195,8 +214,16 @@ def _hash_mark(match: re.Match[str]) -> str:
 
 def _replace_literals(text: str) -> str:
     """Replace long numbers (and split keywords glued to them) and @variables."""
-    if _RARE_NUMBER.search(text):
-        text = _LONG_NUMBER.sub(f" {_NUMBER_PLACEHOLDER} ", _GLUED_KEYWORD.sub(r"\g<0> ", text))
+    if text.isascii():
+        shape = text.encode().translate(_SHAPE)
+        rare = any(map(shape.__contains__, _RARE_SHAPES))
+        glue = rare and (b"0k" in shape or b".k" in shape)
+    else:
+        rare = glue = bool(_RARE_NUMBER.search(text))
+    if rare:
+        if glue:
+            text = _GLUED_KEYWORD.sub(r"\g<0> ", text)
+        text = _LONG_NUMBER.sub(f" {_NUMBER_PLACEHOLDER} ", text)
     if "@" in text:
         text = _VARIABLE.sub(f" {_VARIABLE_PLACEHOLDER} ", text)
     return text
@@ -204,7 +231,13 @@ def _replace_literals(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Cut normalised text into tokens: words, numbers, punctuation, operator placeholders."""
-    return " ".join(_PUNCTUATION.split(_replace_literals(_replace_operators(text)))).split()
+    text = _replace_literals(_replace_operators(text))
+    # str.replace per punctuation character present: far cheaper than a regex split, which
+    # pays for every match.
+    for char, spaced in _SPACED_PUNCTUATION:
+        if char in text:
+            text = text.replace(char, spaced)
+    return text.split()
 
 
 class Lexed(NamedTuple):

@@ -10,33 +10,43 @@ for a comment-free view.
 import html
 import re
 import unicodedata
+from html.entities import html5
 from urllib.parse import unquote, unquote_plus
 
 MAX_CHARS = 4096
 MAX_DECODE_ROUNDS = 3
 
 _IIS_UNICODE = re.compile(r"%u([0-9a-fA-F]{4})")
-_PLUS_JOINS_WORDS = re.compile(r"[A-Za-z]\+|\+[A-Za-z]")
+_URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+# An `&` and an entity that html.unescape expands without a `;` (&amp, &lt, &copy, …), the
+# names grouped by their first letter so that the regex engine tries few of them per `&`.
+_BARE_NAMES: dict[str, list[str]] = {}
+for _name in sorted((name for name in html5 if not name.endswith(";")), key=len, reverse=True):
+    _BARE_NAMES.setdefault(_name[0], []).append(re.escape(_name[1:]))
+_BARE_ENTITY = re.compile(
+    "&(?:" + "|".join(f"{head}(?:{'|'.join(rest)})" for head, rest in _BARE_NAMES.items()) + ")"
+)
+_NAMED_ENTITY = re.compile(r"&[^\t\n\f <&#;]{1,32};")  # what html.unescape may expand, with `;`
+_PLUS_JOINS_WORDS = re.compile(r"\+(?:(?<=[A-Za-z]\+)|(?=[A-Za-z]))")  # a `+` first: fast
 # Quotes that some back ends (MySQL with a lax collation, apps that "smart-fix" input) fold
 # into ASCII quotes; attackers use them to slip past filters that only know ASCII.
-_LOOKALIKES = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201b": "'",
-        "\u00b4": "'",
-        "\u02b9": "'",
-        "\u02bc": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2033": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        # Zero-width characters split a keyword for a filter but vanish for the database.
-        **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad"),
-    }
-)
+_LOOKALIKES = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201b": "'",
+    "\u00b4": "'",
+    "\u02b9": "'",
+    "\u02bc": "'",
+    "\u2032": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2033": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    # Zero-width characters split a keyword for a filter but vanish for the database.
+    **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", ""),
+}
+_LATIN1_LOOKALIKES = {char: to for char, to in _LOOKALIKES.items() if ord(char) < 256}
 _VERSION_COMMENT = re.compile(r"/\*!\d*(.*?)(?:\*/|$)", re.DOTALL)
 _BLOCK_COMMENT = re.compile(r"/\*(?!!).*?\*/", re.DOTALL)
 _BACKTICK_NAME = re.compile(r"`([\w$.]+)`")
@@ -57,6 +67,8 @@ def url_decode(text: str, plus: bool = False) -> str:
             break
         if "%u" in text or "%U" in text:
             text = _IIS_UNICODE.sub(lambda m: chr(int(m.group(1), 16)), text)
+        if not plus and not _URL_ESCAPE.search(text):
+            break  # unquote would return the text as it is
         decoded = unquote_plus(text) if plus else unquote(text)
         plus = False
         if decoded == text:
@@ -67,14 +79,29 @@ def url_decode(text: str, plus: bool = False) -> str:
 
 def entity_decode(text: str) -> str:
     """Unescape HTML entities (&#39; &quot; &lt; …) until stable, at most a few rounds."""
+    return _entity_decoded(text)[0]
+
+
+def _entity_decoded(text: str) -> tuple[str, bool]:
+    """The unescaped text, and whether unescaping it once more would leave it as it is."""
     for _ in range(MAX_DECODE_ROUNDS):
-        if "&" not in text:
-            break
+        if not _may_hold_entity(text):
+            return text, True
         decoded = html.unescape(text)
         if decoded == text:
-            break
+            return text, True
         text = decoded
-    return text
+    return text, False
+
+
+def _may_hold_entity(text: str) -> bool:
+    """Whether html.unescape could change `text`; False only when it certainly would not."""
+    if "&" not in text:
+        return False
+    if "&#" in text or (";" in text and _NAMED_ENTITY.search(text)):
+        return True
+    # html.unescape runs a Python function per `&`: a URL with many parameters pays dearly.
+    return bool(_BARE_ENTITY.search(text))
 
 
 def decode(text: str) -> str:
@@ -82,12 +109,32 @@ def decode(text: str) -> str:
     # '+' means a space only in the raw value, only when it has no real space and joins
     # words: in a later round it may be a decoded %2B, and in '+' it is an operator.
     plus = " " not in text and "+" in text and bool(_PLUS_JOINS_WORDS.search(text))
+    stable = False  # whether the text is known to hold no entity left to unescape
     for _ in range(MAX_DECODE_ROUNDS):
-        decoded = entity_decode(url_decode(text, plus))
+        unquoted = url_decode(text, plus)
         plus = False
+        if stable and unquoted == text:
+            break
+        decoded, stable = _entity_decoded(unquoted)
         if decoded == text:
             break
         text = decoded
+    return text
+
+
+def _replace_lookalikes(text: str) -> str:
+    """Map look-alike quotes and dashes to ASCII, drop zero-width characters."""
+    # Not str.translate: it looks every character of a non-ASCII text up in a dict. Text in
+    # Latin-1 (most accented Western text) can hold only two of the look-alikes.
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        lookalikes = _LOOKALIKES
+    else:
+        lookalikes = _LATIN1_LOOKALIKES
+    for char, replacement in lookalikes.items():
+        if char in text:
+            text = text.replace(char, replacement)
     return text
 
 
@@ -95,8 +142,9 @@ def fold_unicode(text: str) -> str:
     """NFKC (full-width letters to ASCII), look-alike quotes to ASCII, then case-fold."""
     if not text.isascii():
         # Look-alikes first: NFKC would turn the acute accent into a space and a combining mark.
-        text = text.translate(_LOOKALIKES)
-        text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
+        text = _replace_lookalikes(text)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = _replace_lookalikes(unicodedata.normalize("NFKC", text))
     return text.casefold()
 
 

@@ -1,8 +1,16 @@
-"""Combine signature evidence from every injection context into one confidence in [0, 1]."""
+"""Combine signature evidence from every injection context into one confidence in [0, 1].
+
+A value is scored as it stands and through the values nested in it (the strings of a JSON
+document instead of the document itself); a long one through a sample of itself (`sample`).
+The work per value is bounded, and decided values stop early: nothing nested is looked at once
+the confidence is capped. Distinct values, and short nested ones, are cached.
+"""
 
 import re
+from functools import lru_cache
+from itertools import compress
 
-from .extract import nested_values
+from .extract import nested_strings
 from .grammar import KINDS, Context, contexts, mark
 from .lexer import WORD_KIND, lex
 from .normalise import (
@@ -13,7 +21,17 @@ from .normalise import (
     unquote_names,
     unwrap_comments,
 )
+from .sample import LONG_CHARS, anchored, sample
 from .signatures import TEXT_SIGNATURES, TOKEN_SIGNATURES, Signature
+
+# Many requests repeat the same parameter values (ids, sort orders, names) and the same short
+# values nested in them (JSON keys, enum-like fields, query parameters): each distinct one is
+# scored once while it stays among the most recent ones.
+CACHED_VALUES = 2048
+CACHED_PARTS = 8192
+SHORT_PART_CHARS = 96  # nested values up to this long are cached on their own
+NESTED_HEAD_CHARS = 128  # what is analysed of a long query or XML value on its own: its start
+GATED_FROM_CHARS = 32  # in a long value, nested values longer than this need an anchor
 
 
 def _by_first_kind(scope: str) -> dict[str, tuple[Signature, ...]]:
@@ -25,16 +43,22 @@ def _by_first_kind(scope: str) -> dict[str, tuple[Signature, ...]]:
 
 
 _SIGNATURES = {"as-is": _by_first_kind("as-is"), "quote": _by_first_kind("quote")}
-_TEXT_WORDS = frozenset(word for sig in TEXT_SIGNATURES for word in sig.words)
-_TEXT_FRAGMENTS = tuple(fragment for sig in TEXT_SIGNATURES for fragment in sig.fragments)
 
 # Cheap gate: a value of plain words none of which SQL knows cannot match any signature.
-_SPECIAL = re.compile(r"[^\w\s.,:/?!-]|--|::")
+_SPECIAL = re.compile(r"[^\w\s.,:/?!-]")  # and `--`, `::`
+_PLAIN_BYTES = bytes(  # the same for ASCII text, as the bytes to delete: ten times faster
+    code for code in range(128) if not _SPECIAL.match(chr(code))
+)
+_NEEDS_DECODING = re.compile(r"[%&+]")
 _WORD = re.compile(r"[a-z_][a-z0-9_$]*")
-_SYSTEM_PREFIX = re.compile(r"\b(?:xp|sp|utl|dbms)_|\bopen(?:rowset|datasource|query)")
+# System procedure prefixes (xp_, sp_, utl_, dbms_, openrowset, …), each pattern led by a
+# literal so that the regex engine skips along in C.
+_SYSTEM_UNDERSCORE = re.compile(r"_(?:(?<=\bxp_)|(?<=\bsp_)|(?<=\butl_)|(?<=\bdbms_))")
+_SYSTEM_OPEN = re.compile(r"open(?<=\bopen)(?:rowset|datasource|query)")
 _EVASION = ("comment or control-character evasion", 0.3)
 _MID_COMMENT = re.compile(r"c[^N]*N.")
-_ODD_SEPARATOR = re.compile(r"\w[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\xa0]+\w")
+_ODD = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\xa0]"
+_ODD_SEPARATOR = re.compile(rf"{_ODD}(?<=\w{_ODD}){_ODD}*\w")  # a word, odd characters, a word
 _BARE_OPERATOR = re.compile(r"(?:&&|\|\||<=>|!=|<>|xor|rlike|regexp|->>?|sounds like)$")
 _BARE_OPERATOR_CHARS = 11
 _BARE_OPERATOR_WEIGHT = 0.3
@@ -43,6 +67,13 @@ _CAP = 0.99  # certainty is not on offer: leave room above every real finding
 _REASON_WEIGHT = 0.2  # signals weaker than this are not worth naming
 _DOUBLE_QUOTE = 0.5  # that discount
 _PROSE_WORDS = 3  # spaces before the first quote from which the value reads as text
+# Text signatures by their gates: all of some words are tokens, or one of some fragments occurs.
+_WORD_GATES = tuple((index, sig.words) for index, sig in enumerate(TEXT_SIGNATURES) if sig.words)
+_FRAGMENT_GATES = tuple(
+    (fragment, index) for index, sig in enumerate(TEXT_SIGNATURES) for fragment in sig.fragments
+)
+_TEXT_FRAGMENTS = tuple(dict.fromkeys(fragment for fragment, _ in _FRAGMENT_GATES))
+_NOTHING = (0.0, "")
 
 
 def _complete(marked: str, match: re.Match[str]) -> bool:
@@ -56,9 +87,18 @@ def _complete(marked: str, match: re.Match[str]) -> bool:
 
 def _sqlish(text: str) -> bool:
     """Whether `text` holds a character or a word that some signature needs."""
-    if _SPECIAL.search(text):
+    if "--" in text or "::" in text:
         return True
-    return not WORD_KIND.keys().isdisjoint(_WORD.findall(text)) or bool(_SYSTEM_PREFIX.search(text))
+    if text.isascii():
+        if text.encode().translate(None, _PLAIN_BYTES):  # what is left is special
+            return True
+    elif _SPECIAL.search(text):
+        return True
+    if "_" in text and _SYSTEM_UNDERSCORE.search(text):
+        return True
+    if "open" in text and _SYSTEM_OPEN.search(text):
+        return True
+    return not WORD_KIND.keys().isdisjoint(_WORD.findall(text))
 
 
 def _evasive(canonical: str, text: str, kinds: str) -> bool:
@@ -94,7 +134,10 @@ def _prose_prefix(text: str) -> dict[str, bool]:
 
 
 def _token_evidence(text: str, kinds: str, found: dict[str, float]) -> None:
-    """Add the evidence of the token signatures, context by context."""
+    """Add the evidence of the token signatures, context by context.
+
+    `text` is the whole (normalised) value, `kinds` those of it or of a sample of it.
+    """
     for context in contexts(kinds, _prose_prefix(text)):
         if _context_evidence(context, found):
             return
@@ -103,13 +146,14 @@ def _token_evidence(text: str, kinds: str, found: dict[str, float]) -> None:
 def _context_evidence(context: Context, found: dict[str, float]) -> bool:
     """Add the evidence of one context; True once the confidence cannot grow any more."""
     folded = context.folded
-    present = set(folded)
+    if not folded:
+        return False
+    scope = "as-is" if context.name == "as-is" else "quote"
     marked = ""
-    by_first = _SIGNATURES["as-is" if context.name == "as-is" else "quote"]
-    for sig in by_first.get(folded[:1], ()):
-        # Cheap gates first, then the pattern on the unmarked kinds: most signatures
-        # cannot match most values, and then the marking is never needed.
-        if (sig.gate and present.isdisjoint(sig.gate)) or not sig.prefind(folded):
+    for sig in _candidates(scope, folded[0], frozenset(folded)):
+        # The pattern on the unmarked kinds first: most signatures cannot match most
+        # values, and then the marking is never needed.
+        if not sig.prefind(folded):
             continue
         marked = marked or mark(folded)
         match = sig.find(marked)
@@ -122,17 +166,27 @@ def _context_evidence(context: Context, found: dict[str, float]) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)
+def _candidates(scope: str, first: str, present: frozenset[str]) -> tuple[Signature, ...]:
+    """The signatures of `scope` that can match kinds starting with `first` and holding
+    `present`: the gate of each needs one of the kinds present. (Few sets of kinds occur.)"""
+    return tuple(
+        sig
+        for sig in _SIGNATURES[scope].get(first, ())
+        if not sig.gate or not present.isdisjoint(sig.gate)
+    )
+
+
 def _text_evidence(text: str, words: set[str], found: dict[str, float]) -> None:
     """Add the evidence of the text signatures (and of a value that is one bare operator)."""
     if len(text) <= _BARE_OPERATOR_CHARS and _BARE_OPERATOR.match(text):
         found["bare SQL operator"] = _BARE_OPERATOR_WEIGHT
-    if _TEXT_WORDS.isdisjoint(words) and not any(map(text.__contains__, _TEXT_FRAGMENTS)):
-        return
-    for sig in TEXT_SIGNATURES:
-        gated_in = (sig.words and sig.words <= words) or (
-            sig.fragments and any(map(text.__contains__, sig.fragments))
-        )
-        if gated_in and sig.search(text):
+    gated = {index for index, needed in _WORD_GATES if needed <= words}
+    if any(map(text.__contains__, _TEXT_FRAGMENTS)):
+        gated.update(index for fragment, index in _FRAGMENT_GATES if fragment in text)
+    for index in sorted(gated):
+        sig = TEXT_SIGNATURES[index]
+        if sig.search(text):
             found[sig.name] = max(found.get(sig.name, 0.0), sig.weight)
 
 
@@ -155,27 +209,78 @@ def _combine(found: dict[str, float]) -> tuple[float, str]:
 
 def sqli_confidence(value: str) -> tuple[float, str]:
     """Return how likely `value` is an SQL-injection payload (0–1) and the strongest signals."""
-    value = value[:MAX_CHARS]
-    best = _analyse(value)
-    for nested in nested_values(value):
-        result = _analyse(nested)
+    return _scored(value[:MAX_CHARS])
+
+
+@lru_cache(maxsize=CACHED_VALUES)
+def _scored(value: str) -> tuple[float, str]:
+    """The strongest result among the value itself and the values nested in it."""
+    nested, whole_document = nested_strings(value)
+    # A JSON document is data: its strings, every one of them analysed on its own, are what
+    # may reach a query; its braces and quotes would only muddle the grammar.
+    best = _NOTHING if whole_document else _analyse(value)
+    # In a long value, what is nested is sampled like the value: only where a string points
+    # at SQL does it get the grammar.
+    gated = len(value) > LONG_CHARS
+    for part in _worth_analysing(nested, whole_document):
+        if best[0] >= _CAP:
+            break  # decided: nothing nested can score higher
+        if len(part) <= SHORT_PART_CHARS:
+            result = _analyse_short(part, gated)
+        else:
+            result = _analyse(part, gated)
         if result[0] > best[0]:
             best = result
     return best
 
 
-def _analyse(value: str) -> tuple[float, str]:
-    """Score one value as it stands (nested values are the caller's business)."""
-    canonical = fold_unicode(decode(value))
+def _worth_analysing(parts: list[str], whole_document: bool) -> list[str]:
+    """The nested values to analyse one by one: those that may score at all, long query and
+    XML values cut to their heads."""
+    if not whole_document:
+        # A long query or XML value is a stretch of the value analysed as a whole: what is
+        # new in it is only that a query may start where it starts.
+        parts = [part if len(part) <= LONG_CHARS else part[:NESTED_HEAD_CHARS] for part in parts]
+    # A plain part (ASCII, nothing to decode) scores nothing unless it holds a character or
+    # a word that some signature needs, and none does if all of them together hold none.
+    plain = [not _NEEDS_DECODING.search(part) and part.isascii() for part in parts]
+    if sum(plain) < 2 or _sqlish("\n".join(compress(parts, plain)).lower()):
+        return parts
+    return [part for part, is_plain in zip(parts, plain, strict=True) if not is_plain]
+
+
+def _analyse(value: str, gated: bool = False) -> tuple[float, str]:
+    """Score one value as it stands (nested values are the caller's business); `gated`, only
+    if it is short or an anchor of SQL stands in it."""
+    if value.isascii() and "%" not in value and "&" not in value and "+" not in value:
+        canonical = value.lower()  # what decoding and Unicode folding make of it, cheaply
+    else:
+        canonical = fold_unicode(decode(value))
     if not _sqlish(canonical):
-        return 0.0, ""
+        return _NOTHING
     text = collapse_space(unquote_names(unwrap_comments(canonical)))
+    if gated and len(text) > GATED_FROM_CHARS and not anchored(text):
+        return _NOTHING
+    sampled = sample(text)
+    if sampled is text and len(text) > LONG_CHARS:
+        # A long text dense with SQL is analysed whole, but its head often decides already.
+        head = _evidence(canonical, text[:LONG_CHARS], text[:LONG_CHARS])
+        if head[0] >= _CAP:
+            return head
+    return _evidence(canonical, text, sampled)
+
+
+def _evidence(canonical: str, text: str, sampled: str) -> tuple[float, str]:
+    """Score the normalised `text` of a value by its sample (`text` itself when short)."""
     found: dict[str, float] = {}
-    kinds, words = lex(text)
+    kinds, words = lex(sampled)
     if _evasive(canonical, text, kinds):
         found[_EVASION[0]] = _EVASION[1]
     _token_evidence(text, kinds, found)
-    _text_evidence(text, words, found)
+    _text_evidence(sampled, words, found)
     if len(found) == 1 and _EVASION[0] in found:
-        return 0.0, ""
+        return _NOTHING
     return _combine(found)
+
+
+_analyse_short = lru_cache(maxsize=CACHED_PARTS)(_analyse)

@@ -209,6 +209,7 @@ def _text(
     )
 
 
+_DDL_OBJECT = r"(?:table|database|schema|user|procedure|function|view|index|trigger|login)\b"
 TEXT_SIGNATURES = (
     _text(
         "CASE WHEN",
@@ -220,12 +221,11 @@ TEXT_SIGNATURES = (
         "ORDER BY column probe", 0.5, r"order(?<!\worder) by \d+\s*(?:$|--|#|,|/\*|;)", "order by"
     ),
     _text("GROUP BY … HAVING", 0.5, r"group(?<!\wgroup) by\b.*\bhaving\b", "group having"),
-    _text(
-        "file access",
-        0.85,
-        r"into (?:out|dump)file\b|load data (?:local )?infile\b",
-        fragments=("file",),
-    ),
+    # A signature of several alternatives is written as several parts under one name, each
+    # starting with a literal and gated by its own fragment: one alternation whose branches
+    # start differently makes the regex engine try every position of the text.
+    _text("file access", 0.85, r"into (?:out|dump)file\b", fragments=("file",)),
+    _text("file access", 0.85, r"load data (?:local )?infile\b", fragments=("file",)),
     _text(
         "char() encoding",
         0.45,
@@ -242,31 +242,24 @@ TEXT_SIGNATURES = (
         r"|double precision|regclass)\b",
         fragments=("::",),
     ),
-    _text(
-        "system procedure",
-        0.5,
-        r"(?:xp|sp)_[a-z]{4,}|utl_(?:http|inaddr|file)\b|dbms_[a-z]+"
-        r"|open(?:rowset|datasource|query)\b",
-        fragments=("xp_", "sp_", "utl_", "dbms_", "open"),
-    ),
-    _text(
-        "DDL/DML statement",
-        0.55,
-        r"(?:drop|truncate|alter|create) (?:table|database|schema|user|procedure|function"
-        r"|view|index|trigger|login)\b|set @@?\w|delete from \S+ where\b"
-        r"|insert into \S+ ?(?:\(|values|select)|update \S+ set \S+ ?=|declare @"
-        r"|(?<![.\w])exec(?:ute)? ?(?:\(|@|master\.|xp_|sp_)",
-        fragments=(
-            "drop ",
-            "truncate ",
-            "alter ",
-            "create ",
-            "set @",
-            "delete ",
-            "insert ",
-            "update ",
-            "declare ",
-            "exec",
-        ),
+    _text("system procedure", 0.5, r"xp_[a-z]{4}", fragments=("xp_",)),
+    _text("system procedure", 0.5, r"sp_[a-z]{4}", fragments=("sp_",)),
+    _text("system procedure", 0.5, r"utl_(?:http|inaddr|file)\b", fragments=("utl_",)),
+    _text("system procedure", 0.5, r"dbms_[a-z]", fragments=("dbms_",)),
+    _text("system procedure", 0.5, r"open(?:rowset|datasource|query)\b", fragments=("open",)),
+    *(
+        _text("DDL/DML statement", 0.55, pattern, fragments=(fragment,))
+        for fragment, pattern in (
+            ("drop ", rf"drop {_DDL_OBJECT}"),
+            ("truncate ", rf"truncate {_DDL_OBJECT}"),
+            ("alter ", rf"alter {_DDL_OBJECT}"),
+            ("create ", rf"create {_DDL_OBJECT}"),
+            ("set @", r"set @@?\w"),
+            ("delete ", r"delete from \S+ where\b"),
+            ("insert ", r"insert into \S+ ?(?:\(|values|select)"),
+            ("update ", r"update \S+ set \S+ ?="),
+            ("declare ", r"declare @"),
+            ("exec", r"exec(?<![.\w]exec)(?:ute)? ?(?:\(|@|master\.|xp_|sp_)"),
+        )
     ),
 )

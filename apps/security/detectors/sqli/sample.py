@@ -1,0 +1,200 @@
+"""Bound the grammar's work on a long value: sample the text where SQL could be.
+
+A long value (a comment, a description, a document, a URL) is mostly text that no signature
+can use, and lexing and folding all of it, for three contexts, costs many times what the
+value deserves. The analysis gets a sample instead, found by one cheap pass for anchors: a
+quote beside an operator or a clause, a comparison of literals, a comment marker, a stacked
+statement, UNION SELECT, a call of a function of SQL's, a system variable or catalogue. Kept:
+the head and the tail of the value when an anchor stands there (a payload is usually prefixed
+or appended to an ordinary value), then the windows around the strongest clusters of anchors
+(a payload holds many, ordinary text one here and there), within a fixed budget. Between two
+kept spans stands a gap that no token can join, holding the quotes of the skipped text, so
+that strings pair up, and quote contexts begin, as they do in the whole value. Text without a
+single anchor yields an empty sample.
+"""
+
+import re
+from bisect import bisect_left
+from itertools import accumulate, islice, repeat
+
+from .lexer import WORD_KIND
+
+LONG_CHARS = 256  # a longer text is sampled
+HEAD_CHARS = 128
+TAIL_CHARS = 64  # a payload is often appended to an ordinary value
+BEFORE_CHARS = 32  # text kept before an anchor: what the payload breaks out of
+AFTER_CHARS = 128  # and after it: the payload
+BUDGET_CHARS = 320  # the most text sampled beyond the head, the tail included
+# Anchors per character from which a text is SQL through and through and is analysed whole:
+# sqlmap's UNION column lists and stacked statements run on for hundreds of characters.
+DENSE = ((512, 0.01), (2048, 0.04))  # up to so many characters, from so many anchors each
+MIN_STRENGTH = 4  # what the anchors in a window must add up to for it to be sampled
+MIN_END_STRENGTH = 2  # the same for the head and the tail, where payloads usually stand
+MAX_ANCHORS = 16  # per pattern
+MAX_GAP_QUOTES = 24
+
+# Anchors are searched for by patterns that start with one literal (a quote, `;`, `=`, a word):
+# the regex engine then skips to candidates as fast as a C loop can, where a pattern that
+# starts with a class costs ten times more per character of a long text. Each has a strength:
+# text holds a quote before a clause word now and then, a dangerous call never.
+_CLAUSE = r"(?:or|and|xor|union|select|having|order|group|where|limit|into|procedure|waitfor)"
+_AFTER_QUOTE = (
+    # an operator stands before the quote, or one follows it, or a clause follows a quote
+    # that closes something (after a word or a bracket), as in 1' or, admin' union
+    r"(?:(?<=[=<>(]Q)|(?<=[=<>(] Q)|(?=\s*[;=<>!)|&#+*/-])|(?<=[\w)]Q)(?=\s*CLAUSE\b))"
+).replace("CLAUSE", _CLAUSE)
+_ANCHOR_PATTERNS = tuple(
+    (literal, re.compile(pattern), strength)
+    for literal, pattern, strength in (
+        *((quote, quote + _AFTER_QUOTE.replace("Q", quote), 2) for quote in "'\""),
+        (
+            ";",
+            r";(?=\s*(?:select|insert|update|delete|drop|create|alter|exec|execute|declare"
+            r"|shutdown|waitfor|truncate|grant)\b)",
+            4,
+        ),
+        # two literals compared, 1=1 or '1'='1: an `=` after a digit or quote, before one
+        ("=", r"=(?:(?<=[\d'\"] =)|(?<=[\d'\"]=))(?= ?[\d'\"])", 2),
+        ("union", r"union(?=\s+(?:all\s+|distinct\s+)?(?:select\b|\())", 4),
+        ("(", r"\((?=\s*select\b)", 3),  # a subquery
+        ("@@", "@@", 4),
+        ("--", "--", 3),
+        ("information_schema", "information_schema", 4),
+        ("0x", "0x", 2),
+        ("select", "select", 1),
+    )
+)
+# A call: `(` right after a word, as strong as the word is SQL's.
+_CALL = re.compile(r"\((?<=[\w$]\()")
+_CALLEE = re.compile(r"[\w$]+$")
+_CALL_STRENGTH = {"F": 4, "f": 2, "S": 2, "E": 2, "U": 2}
+_START = re.Match.start
+_NOT_QUOTES = bytes(set(range(256)) - set(b"'\"`"))
+_GAP = " ] "  # `]` lexes to a kind that no other kind may stand next to
+
+
+def sample(text: str) -> str:
+    """Return `text` itself when short or dense with SQL, else the spans of it around its
+    anchors, with gaps."""
+    if len(text) <= LONG_CHARS:
+        return text
+    dense = min((each * len(text) for chars, each in DENSE if len(text) <= chars), default=None)
+    anchors = _anchors(text, dense)
+    if dense is not None and sum(strength for _, strength in anchors) >= dense:
+        return text
+    spans = _windows(text, anchors)
+    if not spans:
+        return ""  # nothing in the text points at SQL
+    pieces = []
+    end = 0
+    for start, stop in spans:
+        if start > end:
+            pieces.append(_gap(text, end, start))
+        pieces.append(text[start:stop])
+        end = stop
+    if end < len(text):
+        pieces.append(_gap(text, end, len(text)))
+    return "".join(pieces)
+
+
+def anchored(text: str) -> bool:
+    """Whether anything in `text` points at SQL, as strongly as the head of a value must."""
+    for literal, pattern, strength in _ANCHOR_PATTERNS:
+        if strength >= MIN_END_STRENGTH and literal in text and pattern.search(text):
+            return True  # one strong anchor is enough: no need to find them all
+    return sum(strength for _, strength in _anchors(text)) >= MIN_END_STRENGTH
+
+
+def _windows(text: str, anchors: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans to keep, in order and merged: the head and the tail if anchored, then the
+    strongest windows (by the summed strength of the anchors in each) within the budget."""
+    anchors = sorted(anchors)
+    positions = [at for at, _ in anchors]
+    summed = [0, *accumulate(strength for _, strength in anchors)]
+    ranked = sorted(
+        (summed[bisect_left(positions, at + AFTER_CHARS)] - summed[index], at)
+        for index, (at, _) in enumerate(anchors)
+    )
+    # The head and the tail, where a payload usually stands, are kept when an anchor is there.
+    head = summed[bisect_left(positions, HEAD_CHARS)]
+    tail = summed[-1] - summed[bisect_left(positions, len(text) - TAIL_CHARS)]
+    spans = [(0, HEAD_CHARS)] if head >= MIN_END_STRENGTH else []
+    if tail >= MIN_END_STRENGTH:
+        spans.append((len(text) - TAIL_CHARS, len(text)))
+    budget = BUDGET_CHARS - TAIL_CHARS
+    for strength, at in reversed(ranked):
+        if strength < MIN_STRENGTH or budget <= 0:
+            break
+        for start, stop in _uncovered(spans, max(at - BEFORE_CHARS, 0), at + AFTER_CHARS):
+            stop = min(stop, len(text), start + budget)
+            spans.append((start, stop))
+            budget -= stop - start
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
+        else:
+            merged.append((start, stop))
+    return [(_cut_forward(text, start), _cut_back(text, stop)) for start, stop in merged]
+
+
+def _uncovered(spans: list[tuple[int, int]], start: int, stop: int) -> list[tuple[int, int]]:
+    """The parts of start…stop that none of `spans` covers."""
+    parts = []
+    for begin, end in sorted(spans):
+        if begin < stop and end > start:
+            if begin > start:
+                parts.append((start, begin))
+            start = max(start, end)
+    return [*parts, (start, stop)] if start < stop else parts
+
+
+def _anchors(text: str, enough: float | None = None) -> list[tuple[int, int]]:
+    """Where SQL could start in `text`, and how strongly each place points at it; only some
+    of them once their strengths add up to `enough`."""
+    found: list[tuple[int, int]] = []
+    total = 0
+    for literal, pattern, strength in _ANCHOR_PATTERNS:
+        if len(literal) > 1 or literal in text:  # one character is found at C speed
+            before = len(found)
+            starts = map(_START, islice(pattern.finditer(text), MAX_ANCHORS))
+            found.extend(zip(starts, repeat(strength)))
+            total += (len(found) - before) * strength
+            if enough is not None and total >= enough:
+                return found
+    if "(" in text:
+        for match in islice(_CALL.finditer(text), MAX_ANCHORS):
+            callee = _CALLEE.search(text, max(match.start() - 24, 0), match.start())
+            strength = _CALL_STRENGTH.get(WORD_KIND.get(callee.group() if callee else "", ""), 0)
+            if strength:
+                found.append((match.start(), strength))
+    return found
+
+
+def _cut_back(text: str, stop: int) -> int:
+    """Move the end of a span back to a space, so that it does not cut a word in two."""
+    if stop >= len(text):
+        return len(text)
+    space = text.rfind(" ", stop - 16, stop)
+    return space if space > 0 else stop
+
+
+def _cut_forward(text: str, start: int) -> int:
+    """Move the start of a span forward past a space, for the same reason."""
+    if start <= 0:
+        return 0
+    space = text.find(" ", start, start + 16)
+    return space + 1 if space >= 0 else start
+
+
+def _gap(text: str, start: int, stop: int) -> str:
+    """What stands for skipped text: a gap holding the quotes of the skipped text, in order,
+    so that strings and quote contexts begin and end as they do in the whole value."""
+    quotes = text[start:stop].encode(errors="surrogatepass").translate(None, _NOT_QUOTES)
+    # Two like quotes in a row change nothing (they open and close a string, close and open
+    # one, or stand inside another): drop them, and the folds of the sample stay short.
+    while b"''" in quotes or b'""' in quotes or b"``" in quotes:
+        quotes = quotes.replace(b"''", b"").replace(b'""', b"").replace(b"``", b"")
+    if len(quotes) > MAX_GAP_QUOTES:  # text of little but quotes: keep the work bounded
+        quotes = quotes[: MAX_GAP_QUOTES // 2] + quotes[-MAX_GAP_QUOTES // 2 :]
+    return f"{_GAP}{' '.join(quotes.decode())}{_GAP}" if quotes else _GAP
