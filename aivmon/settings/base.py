@@ -263,6 +263,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set shared by several fields (status, key_type, ...).
+    "ENUM_NAME_OVERRIDES": {
+        "KeyTypeEnum": "apps.security.constants.KeyType",
+        "ThreatStatusEnum": "apps.security.constants.ThreatStatus",
+        "ComponentStatusEnum": "apps.health.constants.Status",
+        "CodeStatusEnum": "apps.health.constants.CodeStatus",
+        "DeliveryStatusEnum": "apps.alerts.constants.DeliveryStatus",
+        "AlertStateEnum": "apps.alerts.constants.AlertState",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.ingest.schema.add_ingest_paths",
