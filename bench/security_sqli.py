@@ -1,6 +1,6 @@
 """`python -m bench.security_sqli`: the SQL-injection detector's accuracy and speed.
 
-Accuracy: per corpus file of shared/corpora/sqli, the share of lines flagged (confidence ≥ 0.3)
+Accuracy: per corpus file of tests/security/corpora/sqli, the share of lines flagged (confidence ≥ 0.3)
 and rated high (≥ 0.75); for benign files that share is the false-positive rate, pooled too.
 
 Speed: p50/p99 of `sqli_confidence` on 1 KB values, each printed with its ratio to a ceiling
@@ -29,7 +29,7 @@ import orjson
 from apps.security.detectors.sql_injection import sqli_confidence
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPORA = ROOT.parent / "shared" / "corpora" / "sqli"
+CORPORA = ROOT / "tests" / "security" / "corpora" / "sqli"
 FLAGGED = 0.3
 HIGH = 0.75
 ROUNDS = 7

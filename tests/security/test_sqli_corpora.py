@@ -1,7 +1,8 @@
 """Accuracy of `sqli_confidence` on the shared SQL-injection corpora (development split).
 
-The corpora live beside the checkout, in shared/corpora/sqli (see its README.md). They are
-required: a missing directory fails these tests instead of skipping them.
+The corpora are a copy of the project's shared development split, kept in the repository with
+their sources and licences (tests/security/corpora/sqli/README.md and licences/) so that a clean
+clone tests them. They are required: a missing directory fails these tests, never skips them.
 """
 
 from pathlib import Path
@@ -11,7 +12,7 @@ from django.conf import settings
 
 from apps.security.detectors.sql_injection import sqli_confidence
 
-CORPORA = Path(settings.BASE_DIR).parent / "shared" / "corpora" / "sqli"
+CORPORA = Path(settings.BASE_DIR) / "tests" / "security" / "corpora" / "sqli"
 FLAGGED = 0.3
 HIGH = 0.75
 MAX_BENIGN_FLAGGED = 0.005
