@@ -1,14 +1,20 @@
 """`make bench`: ingest throughput over HTTP (gunicorn, 2 workers) against a raw ceiling.
 
 Everything runs here on 127.0.0.1 in a throwaway var dir: SQLite, the bundled Redis, gunicorn.
-Each figure is printed with its ratio to the ceiling measured in the same run: raw sqlite3
-executemany of the same rows into the same schema, in-process, one transaction per batch.
-Timestamps advance like live traffic (every batch is "now").
+Each figure is printed with its ratio to two ceilings measured in the same run, raw sqlite3
+executemany into the same schema, in-process, one transaction per batch of BATCH points:
+- append-only: one series whose timestamps advance, every row lands at the end of the index;
+- same rows: the rows of the native workload, SERIES series with one point each per batch,
+  every batch "now", so that each batch touches SERIES places of the (series, ts) index.
+Timestamps advance like live traffic (every batch is "now"). The server's CPU time per batch
+(both workers, user + system) is printed too: with the load generator on the same two cores,
+it says where the time goes.
 """
 
 import http.client
 import multiprocessing
 import os
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -45,24 +51,24 @@ def manage(env: dict, *args: str) -> str:
     ).stdout.strip()
 
 
-def ceiling_points_per_s(database: Path, seconds: float) -> float:
-    """Raw executemany into metrics_point, a transaction per batch of BATCH rows."""
+def ceiling_points_per_s(database: Path, seconds: float, *, series: int) -> float:
+    """Raw executemany into metrics_point, a transaction per batch of BATCH rows: one series
+    with advancing timestamps (series=1), or BATCH // series points of each of `series` series,
+    every batch "now"."""
     connection = sqlite3.connect(database, isolation_level=None)
     connection.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-    connection.execute(
-        "INSERT INTO metrics_series (name, type, temporality, unit, service, labels,"
-        " labels_text, fingerprint, first_seen, last_seen) VALUES"
-        " ('ceiling', 'gauge', 'cumulative', '', 'bench', '{}', '{}', 'ceiling',"
-        " '2026-01-01', '2026-01-01')"
-    )
-    series_id = connection.execute(
-        "SELECT id FROM metrics_series WHERE fingerprint='ceiling'"
-    ).fetchone()[0]
+    # Series ids no series has (points have no foreign key constraint); deleted afterwards.
+    first_id = 1_000_000_000
     written, started = 0, time.perf_counter()
     ts = int(time.time() * 1000)
     while time.perf_counter() - started < seconds:
-        rows = [(series_id, ts + i, float(i)) for i in range(BATCH)]
-        ts += BATCH
+        if series == 1:
+            rows = [(first_id, ts + i, float(i)) for i in range(BATCH)]
+            ts += BATCH
+        else:
+            ts = max(ts + 1, int(time.time() * 1000))
+            rows = [(first_id + i % series, ts + i // series, float(i)) for i in range(BATCH)]
+            rows.sort()
         connection.execute("BEGIN IMMEDIATE")
         connection.executemany(
             "INSERT INTO metrics_point (series_id, ts_ms, value) VALUES"
@@ -72,7 +78,7 @@ def ceiling_points_per_s(database: Path, seconds: float) -> float:
         connection.execute("COMMIT")
         written += BATCH
     elapsed = time.perf_counter() - started
-    connection.execute("DELETE FROM metrics_point WHERE series_id = ?", (series_id,))
+    connection.execute("DELETE FROM metrics_point WHERE series_id >= ?", (first_id,))
     connection.close()
     return written / elapsed
 
@@ -228,6 +234,7 @@ def client(
 
 
 def run_load(port: int, key: str, workload: str) -> tuple[float, float, float]:
+    """Return accepted items per second, p50 and p99 latency in ms."""
     results: multiprocessing.Queue = multiprocessing.Queue()
     deadline = time.time() + DURATION_S
     workers = [
@@ -263,8 +270,20 @@ def wait_ready(port: int, process: subprocess.Popen) -> None:
     raise SystemExit("gunicorn did not become ready")
 
 
+def server_cpu_s(workers: list[psutil.Process]) -> float:
+    """CPU seconds (user + system) the web workers have used."""
+    return sum(sum(worker.cpu_times()[:2]) for worker in workers)
+
+
 def main() -> None:
     var = Path(tempfile.mkdtemp(prefix="aivmon-bench-"))
+    try:
+        run(var)
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
+
+
+def run(var: Path) -> None:
     redis_port, web_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -279,9 +298,23 @@ def main() -> None:
     from apps.core import bundled_redis
 
     redis = bundled_redis.start(port=redis_port, data_dir=var / "redis")
-    manage(env, "migrate", "--noinput", "-v0")
-    key = manage(env, "create_api_key", "--name", "bench", "--scopes", "ingest").splitlines()[-1]
-    ceiling = ceiling_points_per_s(var / "aivmon.sqlite3", min(DURATION_S, 5))
+    try:
+        manage(env, "migrate", "--noinput", "-v0")
+        key = manage(env, "create_api_key", "--name", "bench", "--scopes", "ingest").splitlines()
+        database = var / "aivmon.sqlite3"
+        ceilings = {
+            "append-only": ceiling_points_per_s(database, min(DURATION_S, 5), series=1),
+            "same rows": ceiling_points_per_s(database, min(DURATION_S, 5), series=SERIES),
+        }
+        figures, rss_mb = serve_and_load(env, web_port, key[-1])
+    finally:
+        redis.terminate()
+    report(ceilings, figures, rss_mb)
+
+
+def serve_and_load(env: dict, web_port: int, key: str) -> tuple[list[tuple], float]:
+    """Start gunicorn, run every workload against it; return the figures and the largest
+    worker's RSS in MB."""
     web = subprocess.Popen(
         [
             sys.executable,
@@ -299,25 +332,34 @@ def main() -> None:
     figures = []
     try:
         wait_ready(web_port, web)
+        workers = psutil.Process(web.pid).children()
         for workload in WORKLOADS:
-            figures.append((workload, *run_load(web_port, key, workload)))
-        rss_mb = (
-            max(child.memory_info().rss for child in psutil.Process(web.pid).children()) / 2**20
-        )
+            cpu_before = server_cpu_s(workers)
+            rate, p50, p99 = run_load(web_port, key, workload)
+            batches = rate * DURATION_S / BATCH
+            cpu_ms = (server_cpu_s(workers) - cpu_before) * 1000 / max(batches, 1)
+            figures.append((workload, rate, p50, p99, cpu_ms))
+        rss_mb = max(worker.memory_info().rss for worker in workers) / 2**20
     finally:
         web.terminate()
         web.wait(timeout=30)
-        redis.terminate()
+    return figures, rss_mb
+
+
+def report(ceilings: dict[str, float], figures: list[tuple], rss_mb: float) -> None:
     print(
         f"ceiling  raw sqlite3 executemany of metric points, batches of {BATCH}: "
-        f"{ceiling:,.0f} points/s"
+        f"append-only {ceilings['append-only']:,.0f} points/s; same rows as native metrics "
+        f"({SERIES} series, one point each, every batch now) {ceilings['same rows']:,.0f} points/s"
     )
-    for workload, rate, p50, p99 in figures:
+    for workload, rate, p50, p99, cpu_ms in figures:
         unit = WORKLOADS[workload][4]
         print(
             f"{workload:15s} over HTTP, gunicorn 2 workers, {CLIENTS} clients, batches of "
             f"{BATCH}, {DURATION_S:.0f} s: {rate:,.0f} {unit}/s (p50 {p50:.1f} ms, "
-            f"p99 {p99:.1f} ms) = {rate / ceiling:.2f} x ceiling"
+            f"p99 {p99:.1f} ms) = {rate / ceilings['append-only']:.2f} x append-only, "
+            f"{rate / ceilings['same rows']:.2f} x same-rows ceiling; "
+            f"server CPU {cpu_ms:.1f} ms/batch"
         )
     print(f"memory   largest web worker RSS after all runs: {rss_mb:.0f} MB")
 

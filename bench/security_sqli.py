@@ -1,7 +1,8 @@
 """`python -m bench.security_sqli`: the SQL-injection detector's accuracy and speed.
 
-Accuracy: per corpus file of tests/security/corpora/sqli, the share of lines flagged (confidence ≥ 0.3)
-and rated high (≥ 0.75); for benign files that share is the false-positive rate, pooled too.
+Accuracy: per corpus file of tests/security/corpora/sqli, the share of lines flagged
+(confidence ≥ 0.3) and rated high (≥ 0.75); for benign files that share is the
+false-positive rate, pooled too.
 
 Speed: p50/p99 of `sqli_confidence` on 1 KB values, each printed with its ratio to a ceiling
 measured in the same run on the same values: one precompiled `re.search` for three classic

@@ -6,15 +6,18 @@ before it reads, so a batch committed after that queues the next task. No batch 
 a burst of batches costs one queued task per rule at a time.
 """
 
+import logging
 import time
 from collections.abc import Iterable
 
+import redis
 from celery import current_app
 from django.db import transaction
 
 from apps.alerts.models import AlertRule
 from apps.core.redis import redis_client
 
+logger = logging.getLogger(__name__)
 RULES_CACHE_S = 5.0
 PENDING_TTL_S = 60  # a flag whose task was lost clears itself
 _PREFIX = "aivmon:alerts:pending:"
@@ -49,7 +52,12 @@ def _queue(rule_ids: set[int]) -> None:
     ordered = sorted(rule_ids)
     for rule_id in ordered:
         pipe.set(f"{_PREFIX}{rule_id}", 1, nx=True, ex=PENDING_TTL_S)
-    fresh = [rule_id for rule_id, was_set in zip(ordered, pipe.execute(), strict=True) if was_set]
+    try:
+        replies = pipe.execute()
+    except redis.RedisError as exc:  # the data is stored: the next tick evaluates it
+        logger.warning("alerts.trigger.unavailable", extra={"error": str(exc)})
+        return
+    fresh = [rule_id for rule_id, was_set in zip(ordered, replies, strict=True) if was_set]
     if fresh:
         transaction.on_commit(
             lambda: current_app.send_task("aivmon.alerts.evaluate_rules", args=[fresh])

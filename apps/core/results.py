@@ -12,3 +12,5 @@ class WriteResult:
 
     accepted: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # The names written to (metric names), for callers that react to fresh data (alert rules).
+    names: set[str] = field(default_factory=set)

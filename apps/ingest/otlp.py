@@ -2,31 +2,43 @@
 
 OTLP/JSON carries trace and span ids as hex, where protobuf's JSON mapping expects base64, so
 ids are converted before parsing (json_format would silently misread hex as base64).
+
+The per-item loops read spans, log records and number data points through lean views of the
+request (apps.ingest.otlp_lean), their attributes as wire bytes decoded once per batch; sums
+and gauges become plain points for points_write_batch, named by alias, their series checked
+only when the storage first meets it.
 """
 
 import base64
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
+from apps.ingest import otlp_lean
 from apps.ingest import validation as check
 from apps.ingest.constants import (
     DEFAULT_SERVICE,
+    MAX_ATTRIBUTE_KEY_LEN,
+    MAX_ATTRIBUTE_VALUE_LEN,
+    MAX_ATTRIBUTES,
     MAX_BODY_LEN,
     MAX_NAME_LEN,
     MAX_SERVICE_LEN,
+    SCRUBBED,
     SPAN_KINDS,
 )
 from apps.ingest.scrub import Ruleset
 from apps.ingest.validation import ItemError
 from apps.logs.constants import severity_text_for
 from apps.logs.services import LogIn
-from apps.metrics.services import PointIn
+from apps.metrics.services import PointBatch, PointIn, SeriesIn
 from apps.traces.services import SpanIn
 
 ID_FIELDS = frozenset({"traceId", "spanId", "parentSpanId"})
@@ -41,7 +53,7 @@ class BadRequest(ValueError):
 class Decoded:
     """Items ready for storage, and how many items were refused with the first few reasons."""
 
-    items: list = field(default_factory=list)
+    items: Any = field(default_factory=list)  # a list, or a PointBatch
     rejected: int = 0
     reasons: list[str] = field(default_factory=list)
 
@@ -131,16 +143,97 @@ def service_of(resource: Any) -> str:
 # --- metrics ---------------------------------------------------------------------------------
 
 
-def metric_points(request: Message, *, clock: check.Clock) -> Decoded:
-    """Flatten every data point of an ExportMetricsServiceRequest into PointIn items."""
-    decoded = Decoded()
-    for resource_metrics in request.resource_metrics:
+def metric_points(request: Message, *, clock: check.Clock, body: bytes | None = None) -> Decoded:
+    """Flatten every data point of an ExportMetricsServiceRequest (parsed from `body`, if it
+    came as protobuf) into a PointBatch: sums and gauges as plain points, the other kinds as
+    PointIn."""
+    batch = PointBatch()
+    batch.describe = partial(_plain_series, batch.aliases)
+    decoded = Decoded(items=batch)
+    lean_request = otlp_lean.lean(otlp_lean.MetricsRequest, request, body)
+    for resource_metrics, lean_resource in zip(
+        request.resource_metrics, lean_request.resource_metrics, strict=True
+    ):
         service = service_of(resource_metrics.resource)
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                for point in _metric_points(metric, service, clock, decoded):
-                    decoded.items.append(point)
+        for scope_metrics, lean_scope in zip(
+            resource_metrics.scope_metrics, lean_resource.scope_metrics, strict=True
+        ):
+            for metric, lean_metric in zip(scope_metrics.metrics, lean_scope.metrics, strict=True):
+                kind = metric.WhichOneof("data")
+                if kind == "gauge" or kind == "sum":
+                    points = getattr(lean_metric, kind).data_points
+                    _plain_points(metric, kind, points, service, clock, batch, decoded)
+                else:
+                    for point in _metric_points(metric, service, clock, decoded):
+                        _add_other(batch, point)
     return decoded
+
+
+def _add_other(batch: PointBatch, point: PointIn) -> None:
+    # Positions run over plain and other points alike: the first point of a series sets its type.
+    batch.other_positions.append(len(batch.positions) + len(batch.others))
+    batch.others.append(point)
+
+
+def _plain_points(
+    metric: Any,
+    kind: str,
+    data_points: Any,
+    service: str,
+    clock: check.Clock,
+    batch: PointBatch,
+    decoded: Decoded,
+) -> None:
+    """Add the (lean) data points of a sum or gauge as plain points: value and time checked
+    here, the series (name, labels) by _plain_series when the storage first meets it."""
+    if kind == "sum":
+        point_type = "counter" if metric.sum.is_monotonic else "gauge"
+        temporality = _temporality(metric.sum.aggregation_temporality)
+    else:
+        point_type, temporality = "gauge", "cumulative"
+    series = ("otlp", metric.name, point_type, temporality, metric.unit, service)
+    now_ns, oldest_ns, newest_ns = clock.now_ns, clock.oldest_ns, clock.newest_ns
+    aliases, stamps, values, positions = batch.aliases, batch.ts_ms, batch.values, batch.positions
+    for data_point in data_points:
+        ts_ns = data_point.time_unix_nano or now_ns
+        if data_point.WhichOneof("value") == "as_int":
+            value = float(data_point.as_int)
+        else:
+            value = data_point.as_double
+        if not (oldest_ns <= ts_ns <= newest_ns and value - value == 0.0):
+            _refuse_point(metric.name, ts_ns, value, clock, decoded)
+            continue
+        # An attribute's wire bytes name its key and typed value exactly.
+        aliases.append((series, tuple(data_point.attributes)))
+        stamps.append(ts_ns // 1_000_000)
+        values.append(value)
+        positions.append(len(positions) + len(batch.others))
+
+
+def _refuse_point(
+    name: str, ts_ns: int, value: float, clock: check.Clock, decoded: Decoded
+) -> None:
+    try:
+        check.in_window(ts_ns, "time_unix_nano", clock=clock)
+        check.finite(value, "value")
+    except ItemError as exc:
+        decoded.refuse(f"{name[:60]}: {exc}")
+
+
+def _plain_series(aliases: list, index: int) -> SeriesIn:
+    """Check and return the series of plain point `index`, from its alias."""
+    (_, name, point_type, temporality, unit, service), attributes = aliases[index]
+    try:
+        return SeriesIn(
+            name=check.metric_name(name),
+            type=point_type,
+            service=service,
+            labels=check.labels(key_values(map(KeyValue.FromString, attributes))),
+            unit=unit,
+            temporality=temporality,
+        )
+    except ItemError as exc:
+        raise ItemError(f"{name[:60]}: {exc}") from exc
 
 
 def _metric_points(
@@ -251,6 +344,7 @@ def _summary_point(metric, data_point, name, service, clock) -> PointIn:
     )
 
 
+# Sums and gauges take the plain way (metric_points); their builders stay the reference for it.
 _POINT_BUILDERS = {
     "sum": _sum_point,
     "gauge": _gauge_point,
@@ -263,93 +357,193 @@ _POINT_BUILDERS = {
 # --- traces ----------------------------------------------------------------------------------
 
 
-def _each_item(
-    resources: Iterable[Any], scopes: str, items: str, build, label, rules: Ruleset
+def spans(
+    request: Message, *, clock: check.Clock, rules: Ruleset, body: bytes | None = None
 ) -> Decoded:
-    """Build every item under resources → scopes → items; refusals name the item and why."""
+    """Turn every span of an ExportTraceServiceRequest (parsed from `body`, if it came as
+    protobuf) into a SpanIn, reading the spans through the lean view."""
     decoded = Decoded()
-    for resource_items in resources:
-        service = service_of(resource_items.resource)
-        resource = rules.attributes(key_values(resource_items.resource.attributes))
-        for scope in getattr(resource_items, scopes):
-            for item in getattr(scope, items):
+    attributes = Attributes(rules)
+    lean_request = otlp_lean.lean(otlp_lean.TracesRequest, request, body)
+    for resource_spans, lean_resource in zip(
+        request.resource_spans, lean_request.resource_spans, strict=True
+    ):
+        service = service_of(resource_spans.resource)
+        resource = rules.attributes(key_values(resource_spans.resource.attributes))
+        for scope in lean_resource.scope_spans:
+            for span in scope.spans:
                 try:
-                    decoded.items.append(build(item, service, resource))
+                    decoded.items.append(_span(span, service, resource, clock, attributes))
                 except ItemError as exc:
-                    decoded.refuse(f"{label(item)}: {exc}")
+                    decoded.refuse(f"span {span.name[:60]!r}: {exc}")
     return decoded
 
 
-def spans(request: Message, *, clock: check.Clock, rules: Ruleset) -> Decoded:
-    """Turn every span of an ExportTraceServiceRequest into a SpanIn."""
-    return _each_item(
-        request.resource_spans,
-        "scope_spans",
-        "spans",
-        lambda span, service, resource: _span(span, service, resource, clock, rules),
-        lambda span: f"span {span.name[:60]!r}",
-        rules,
-    )
+_NO_TRACE_ID, _NO_SPAN_ID = bytes(16), bytes(8)
 
 
-def _span(span: Any, service: str, resource: dict, clock: check.Clock, rules: Ruleset) -> SpanIn:
-    start_ns = check.in_window(span.start_time_unix_nano, "start_time_unix_nano", clock=clock)
-    if span.end_time_unix_nano < start_ns:
+def _span(
+    span: Any, service: str, resource: dict, clock: check.Clock, attributes: "Attributes"
+) -> SpanIn:
+    """Build a SpanIn from a lean span, as check's validators would."""
+    start_ns, end_ns = span.start_time_unix_nano, span.end_time_unix_nano
+    if not clock.oldest_ns <= start_ns <= clock.newest_ns:
+        check.in_window(start_ns, "start_time_unix_nano", clock=clock)  # raises, saying why
+    if end_ns < start_ns:
         raise ItemError("end_time_unix_nano is before start_time_unix_nano")
+    trace_id, span_id, parent_id = span.trace_id, span.span_id, span.parent_span_id
+    if len(trace_id) != 16 or trace_id == _NO_TRACE_ID:
+        check.hex_id(trace_id.hex(), 32, "trace_id")  # raises, saying why
+    if len(span_id) != 8 or span_id == _NO_SPAN_ID:
+        check.hex_id(span_id.hex(), 16, "span_id")  # raises, saying why
+    status, name, kind = span.status, span.name, span.kind
+    if parent_id and (len(parent_id) != 8 or parent_id == _NO_SPAN_ID):
+        parent = check.optional_hex_id(parent_id.hex(), 16, "parent_span_id")  # None or raises
+    else:
+        parent = parent_id.hex() or None
     return SpanIn(
-        trace_id=check.hex_id(span.trace_id.hex(), 32, "trace_id"),
-        span_id=check.hex_id(span.span_id.hex(), 16, "span_id"),
-        parent_span_id=check.optional_hex_id(span.parent_span_id.hex(), 16, "parent_span_id"),
+        trace_id=trace_id.hex(),
+        span_id=span_id.hex(),
+        parent_span_id=parent,
         service=service,
-        name=check.text(span.name, "name", MAX_NAME_LEN),
-        kind=SPAN_KINDS[span.kind] if 0 <= span.kind < len(SPAN_KINDS) else "unspecified",
+        name=check.truncate(name, MAX_NAME_LEN),
+        kind=SPAN_KINDS[kind] if 0 <= kind < len(SPAN_KINDS) else "unspecified",
         start_ns=start_ns,
-        end_ns=span.end_time_unix_nano,
-        status=STATUS_BY_CODE.get(span.status.code, "UNSET"),
-        status_message=check.text(span.status.message, "status.message", MAX_NAME_LEN),
-        attributes=rules.attributes(check.attributes(key_values(span.attributes))),
-        events=[_event(event, rules) for event in span.events],
+        end_ns=end_ns,
+        status=STATUS_BY_CODE.get(status.code, "UNSET"),
+        status_message=check.truncate(status.message, MAX_NAME_LEN),
+        attributes=attributes(span.attributes),
+        events=[_event(event, attributes) for event in span.events] if span.events else [],
         resource=resource,
     )
 
 
-def _event(event: Any, rules: Ruleset) -> dict[str, Any]:
+def _event(event: Any, attributes: "Attributes") -> dict[str, Any]:
     return {
         "name": check.truncate(event.name, MAX_NAME_LEN),
         "time_ns": event.time_unix_nano,
-        "attributes": rules.attributes(check.attributes(key_values(event.attributes))),
+        "attributes": attributes(event.attributes),
     }
+
+
+class Attributes:
+    """Attributes as wire bytes (KeyValue messages) → JSON-safe, checked and scrubbed: what
+    `rules.attributes(check.attributes(key_values(pairs)))` makes, for one batch.
+
+    Each distinct attribute of the batch is decoded and judged once; scalar values take this
+    way, anything else (arrays, maps, too many or too long keys) the general one.
+    """
+
+    def __init__(self, rules: Ruleset) -> None:
+        self.rules = rules
+        self._pairs: dict[bytes, tuple[str, Any] | None] = {}
+        self._secret_keys: dict[str, bool] = {}
+
+    def __call__(self, pairs: Sequence[bytes]) -> dict[str, Any]:
+        if len(pairs) > MAX_ATTRIBUTES:
+            return self._general(pairs)
+        converted: dict[str, Any] = {}
+        known = self._pairs
+        for raw in pairs:
+            pair = known[raw] if raw in known else known.setdefault(raw, self._pair(raw))
+            if pair is None:
+                return self._general(pairs)
+            converted[pair[0]] = pair[1]
+        return converted
+
+    def _pair(self, raw: bytes) -> tuple[str, Any] | None:
+        pair = KeyValue.FromString(raw)
+        key, value = pair.key, pair.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            item: Any = self._text(value.string_value)
+        elif kind == "int_value" or kind == "bool_value":
+            item = getattr(value, kind)
+        elif kind == "double_value":
+            number = value.double_value
+            item = number if math.isfinite(number) else self._text(str(number))
+        elif kind is None:
+            item = None
+        else:
+            return None
+        if len(key) > MAX_ATTRIBUTE_KEY_LEN:
+            return None
+        return key, SCRUBBED if self._secret(key) else item
+
+    def _general(self, pairs: Sequence[bytes]) -> dict[str, Any]:
+        attributes = key_values(map(KeyValue.FromString, pairs))
+        return self.rules.attributes(check.attributes(attributes))
+
+    def _secret(self, key: str) -> bool:
+        secret = self._secret_keys.get(key)
+        if secret is None:
+            secret = bool(key) and any(pattern.search(key) for pattern in self.rules.keys)
+            self._secret_keys[key] = secret
+        return secret
+
+    def _text(self, raw: str) -> str:
+        return self.rules.text(check.truncate(raw, MAX_ATTRIBUTE_VALUE_LEN))
 
 
 # --- logs ------------------------------------------------------------------------------------
 
 
-def log_records(request: Message, *, clock: check.Clock, rules: Ruleset) -> Decoded:
-    """Turn every record of an ExportLogsServiceRequest into a LogIn."""
-    return _each_item(
-        request.resource_logs,
-        "scope_logs",
-        "log_records",
-        lambda record, service, resource: _log(record, service, resource, clock, rules),
-        lambda record: "log record",
-        rules,
-    )
+def log_records(
+    request: Message, *, clock: check.Clock, rules: Ruleset, body: bytes | None = None
+) -> Decoded:
+    """Turn every record of an ExportLogsServiceRequest (parsed from `body`, if it came as
+    protobuf) into a LogIn, reading the records through the lean view."""
+    decoded = Decoded()
+    attributes = Attributes(rules)
+    lean_request = otlp_lean.lean(otlp_lean.LogsRequest, request, body)
+    for resource_logs, lean_resource in zip(
+        request.resource_logs, lean_request.resource_logs, strict=True
+    ):
+        service = service_of(resource_logs.resource)
+        resource = rules.attributes(key_values(resource_logs.resource.attributes))
+        for scope, lean_scope in zip(
+            resource_logs.scope_logs, lean_resource.scope_logs, strict=True
+        ):
+            for record, lean_record in zip(scope.log_records, lean_scope.log_records, strict=True):
+                try:
+                    log = _log(record, lean_record, service, resource, clock, attributes)
+                    decoded.items.append(log)
+                except ItemError as exc:
+                    decoded.refuse(f"log record: {exc}")
+    return decoded
 
 
-def _log(record: Any, service: str, resource: dict, clock: check.Clock, rules: Ruleset) -> LogIn:
-    ts_ns = record.time_unix_nano or record.observed_time_unix_nano or clock.now_ns
-    body = any_value(record.body)
-    if not isinstance(body, str):
-        body = "" if body is None else orjson.dumps(body).decode()
-    number = record.severity_number if 0 <= record.severity_number <= 24 else 0
+def _log(
+    record: Any,
+    lean_record: Any,
+    service: str,
+    resource: dict,
+    clock: check.Clock,
+    attributes: Attributes,
+) -> LogIn:
+    """Build a LogIn from a record's full view (its body) and lean view (the rest)."""
+    ts_ns = lean_record.time_unix_nano or lean_record.observed_time_unix_nano or clock.now_ns
+    body = _body(record.body)
+    number = lean_record.severity_number if 0 <= lean_record.severity_number <= 24 else 0
+    trace_id, span_id = lean_record.trace_id, lean_record.span_id
     return LogIn(
         ts_ns=check.in_window(ts_ns, "time_unix_nano", clock=clock),
         severity_number=number,
-        severity_text=check.truncate(record.severity_text, 32) or severity_text_for(number),
-        body=rules.text(check.truncate(body, MAX_BODY_LEN)),
+        severity_text=check.truncate(lean_record.severity_text, 32) or severity_text_for(number),
+        body=attributes.rules.text(check.truncate(body, MAX_BODY_LEN)),
         service=service,
-        attributes=rules.attributes(check.attributes(key_values(record.attributes))),
+        attributes=attributes(lean_record.attributes),
         resource=resource,
-        trace_id=check.optional_hex_id(record.trace_id.hex(), 32, "trace_id"),
-        span_id=check.optional_hex_id(record.span_id.hex(), 16, "span_id"),
+        trace_id=check.optional_hex_id(trace_id.hex(), 32, "trace_id") if trace_id else None,
+        span_id=check.optional_hex_id(span_id.hex(), 16, "span_id") if span_id else None,
     )
+
+
+def _body(value: Any) -> str:
+    """A log body as text: a string as it is, anything else as JSON ("" for none)."""
+    if value.WhichOneof("value") == "string_value":
+        return value.string_value
+    body = any_value(value)
+    if isinstance(body, str):
+        return body
+    return "" if body is None else orjson.dumps(body).decode()

@@ -2,9 +2,8 @@
 2xx only after the batch is committed."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import orjson
@@ -20,6 +19,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from apps.accounts import services as accounts
 from apps.accounts.authentication import key_from_headers
 from apps.accounts.constants import Scope
+from apps.alerts import triggers as alert_triggers
 from apps.core.errors import error_response
 from apps.core.results import WriteResult
 from apps.ingest import native, otlp
@@ -27,7 +27,7 @@ from apps.ingest.metrics import INGEST_ITEMS
 from apps.ingest.scrub import Ruleset, ruleset
 from apps.ingest.validation import Clock, ItemError, clock
 from apps.logs.services import logs_write
-from apps.metrics.services import points_write
+from apps.metrics.services import points_write_batch
 from apps.traces.services import spans_write
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def _refusal(request: HttpRequest, *, types: tuple[str, ...]) -> HttpResponse | 
     return None
 
 
-def _write(write: Callable[..., WriteResult], items: list) -> WriteResult | HttpResponse:
+def _write(write: Callable[..., WriteResult], items: Sized) -> WriteResult | HttpResponse:
     """Store the batch; a database that is locked or down becomes a 503 the client retries."""
     if not items:
         return WriteResult()
@@ -69,6 +69,12 @@ def _write(write: Callable[..., WriteResult], items: list) -> WriteResult | Http
         return error_response(
             503, "The database is busy; retry shortly.", headers={"Retry-After": RETRY_AFTER_S}
         )
+
+
+def _metrics_written(result: WriteResult) -> WriteResult:
+    """Have the alert rules watching the written metrics evaluated now (after the commit)."""
+    alert_triggers.metrics_ingested(result.names)
+    return result
 
 
 # --- the three signals ----------------------------------------------------------------------
@@ -83,9 +89,9 @@ class Signal:
     otlp_request: type[Message]
     otlp_response: type[Message]
     partial_field: str
-    otlp_decode: Callable[[Message, Clock, Ruleset], otlp.Decoded]
-    native_build: Callable[..., Any]
-    write: Callable[[list], WriteResult]
+    otlp_decode: Callable[[Message, Clock, Ruleset, bytes | None], otlp.Decoded]
+    native_decode: Callable[..., native.Batch | native.MetricBatch]
+    write: Callable[[Any], WriteResult]
 
 
 METRICS = Signal(
@@ -94,9 +100,9 @@ METRICS = Signal(
     metrics_service_pb2.ExportMetricsServiceRequest,
     metrics_service_pb2.ExportMetricsServiceResponse,
     "rejected_data_points",
-    lambda message, now, rules: otlp.metric_points(message, clock=now),
-    native.metric_point,
-    lambda items: points_write(points=items),
+    lambda message, now, rules, body: otlp.metric_points(message, clock=now, body=body),
+    native.metric_batch,
+    lambda batch: _metrics_written(points_write_batch(batch=batch)),
 )
 SPANS = Signal(
     "spans",
@@ -104,8 +110,8 @@ SPANS = Signal(
     trace_service_pb2.ExportTraceServiceRequest,
     trace_service_pb2.ExportTraceServiceResponse,
     "rejected_spans",
-    lambda message, now, rules: otlp.spans(message, clock=now, rules=rules),
-    native.span,
+    lambda message, now, rules, body: otlp.spans(message, clock=now, rules=rules, body=body),
+    native.each(native.span),
     lambda items: spans_write(spans=items),
 )
 LOGS = Signal(
@@ -114,8 +120,8 @@ LOGS = Signal(
     logs_service_pb2.ExportLogsServiceRequest,
     logs_service_pb2.ExportLogsServiceResponse,
     "rejected_log_records",
-    lambda message, now, rules: otlp.log_records(message, clock=now, rules=rules),
-    native.log_record,
+    lambda message, now, rules, body: otlp.log_records(message, clock=now, rules=rules, body=body),
+    native.each(native.log_record),
     lambda items: logs_write(logs=items),
 )
 
@@ -132,7 +138,8 @@ def _otlp(request: HttpRequest, signal: Signal) -> HttpResponse:
         message = otlp.parse(request.body, is_json=as_json, message_class=signal.otlp_request)
     except otlp.BadRequest as exc:
         return error_response(400, str(exc))
-    decoded = signal.otlp_decode(message, clock(), ruleset())
+    body = None if as_json else request.body  # the lean views re-read protobuf bodies
+    decoded = signal.otlp_decode(message, clock(), ruleset(), body)
     result = _write(signal.write, decoded.items)
     if isinstance(result, HttpResponse):
         return result
@@ -160,8 +167,7 @@ def _native(request: HttpRequest, signal: Signal) -> HttpResponse:
         return error_response(400, f"Malformed JSON: {exc}")
     except ItemError as exc:
         return error_response(400, str(exc))
-    build = partial(signal.native_build, service=service, clock=clock(), rules=ruleset())
-    batch = native.decode(raw_items, build)
+    batch = signal.native_decode(raw_items, service=service, clock=clock(), rules=ruleset())
     result = _write(signal.write, batch.items)
     if isinstance(result, HttpResponse):
         return result

@@ -1,8 +1,9 @@
 """Raw SQL of the write path: one statement per step whatever the batch size.
 
 The ORM's per-object overhead (and bulk_create's split into batches of 999 parameters on
-SQLite) stays off the hot path. Every statement is valid on SQLite ≥ 3.24 and PostgreSQL; where
-the two differ (a list passed as one parameter, bulk inserts), the vendor picks the fragment.
+SQLite) stays off the hot path; on SQLite, point rows go in with one multi-row INSERT
+(apps.core.inserts). Every statement is valid on SQLite ≥ 3.24 and PostgreSQL; where the two
+differ (a list passed as one parameter, bulk inserts), the vendor picks the fragment.
 A list travels as ONE parameter (a JSON array read by json_each on SQLite, an array on
 PostgreSQL), so no statement ever meets a limit on the number of parameters.
 """
@@ -19,6 +20,7 @@ import orjson
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
+from apps.core.inserts import insert_skipping_conflicts
 from apps.metrics.models import HistogramPoint, Point, Series, SeriesEpoch, SummaryPoint
 
 EPOCH_ID = 1
@@ -144,10 +146,8 @@ def points_insert(cursor: CursorWrapper, rows: Sequence[tuple[int, int, float]])
             columns,
         )
         return
-    cursor.executemany(
-        f"INSERT INTO {table_name(Point)} (series_id, ts_ms, value) VALUES (%s, %s, %s) {conflict}",
-        rows,
-    )
+    head = f"INSERT INTO {table_name(Point)} (series_id, ts_ms, value)"
+    insert_skipping_conflicts(cursor, head, "(%s, %s, %s)", conflict, rows)
 
 
 def _array_text(numbers: Iterable[int | float]) -> str:
@@ -158,19 +158,29 @@ def _array_text(numbers: Iterable[int | float]) -> str:
 def histogram_points_insert(cursor: CursorWrapper, rows: Sequence[tuple]) -> None:
     """Insert (series_id, ts_ms, count, sum, bounds JSON, bucket_counts JSON) rows."""
     json = _json_placeholder()
-    cursor.executemany(
+    _insert(
+        cursor,
         f"INSERT INTO {table_name(HistogramPoint)} "
-        "(series_id, ts_ms, count, sum, bounds, bucket_counts) "
-        f"VALUES (%s, %s, %s, %s, {json}, {json}) ON CONFLICT (series_id, ts_ms) DO NOTHING",
+        "(series_id, ts_ms, count, sum, bounds, bucket_counts)",
+        f"(%s, %s, %s, %s, {json}, {json})",
         rows,
     )
 
 
 def summary_points_insert(cursor: CursorWrapper, rows: Sequence[tuple]) -> None:
     """Insert (series_id, ts_ms, count, sum, quantiles JSON) rows."""
-    cursor.executemany(
-        f"INSERT INTO {table_name(SummaryPoint)} (series_id, ts_ms, count, sum, quantiles) "
-        f"VALUES (%s, %s, %s, %s, {_json_placeholder()}) "
-        "ON CONFLICT (series_id, ts_ms) DO NOTHING",
+    _insert(
+        cursor,
+        f"INSERT INTO {table_name(SummaryPoint)} (series_id, ts_ms, count, sum, quantiles)",
+        f"(%s, %s, %s, %s, {_json_placeholder()})",
         rows,
     )
+
+
+def _insert(cursor: CursorWrapper, head: str, row_sql: str, rows: Sequence[tuple]) -> None:
+    """Insert rows of a point table; a row already stored is left as it is."""
+    tail = "ON CONFLICT (series_id, ts_ms) DO NOTHING"
+    if is_postgres():
+        cursor.executemany(f"{head} VALUES {row_sql} {tail}", rows)
+    else:
+        insert_skipping_conflicts(cursor, head, row_sql, tail, rows)

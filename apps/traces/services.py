@@ -1,20 +1,22 @@
 """Writing spans: one transaction and a fixed number of queries per batch, whatever its size.
 
 The hot path stays off the ORM's per-object machinery: rows are plain lists, written with one
-`executemany` (SQLite) or one INSERT ... SELECT over a JSON array (PostgreSQL). A re-sent span
-is stored once (unique trace_id + span_id, ON CONFLICT DO NOTHING), and only the spans that
-were new are folded into their traces' summaries (apps.traces.summaries), so each span is
-counted once.
+multi-row INSERT (SQLite, apps.core.inserts) or one INSERT ... SELECT over a JSON array
+(PostgreSQL). A re-sent span is stored once (unique trace_id + span_id, ON CONFLICT DO
+NOTHING), and only the spans that were new are folded into their traces' summaries
+(apps.traces.summaries), so each span is counted once.
 """
 
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
 from django.db import connection, transaction
 from django.db.models import Q
 
+from apps.core.inserts import insert_skipping_conflicts
 from apps.core.results import WriteResult
 from apps.core.rows import Refused, json_text, jsonb_rows_sql, rows_of, without_nul
 from apps.core.times import MAX_NS
@@ -48,7 +50,7 @@ class SpanIn:
 
 def spans_write(*, spans: list[SpanIn]) -> WriteResult:
     """Store a batch of spans and bring their traces' summaries up to date, in one transaction."""
-    rows, rejected = rows_of(spans, _row)
+    rows, rejected = rows_of(spans, _Rows())
     if rows:
         # One order for every batch, so that concurrent batches take row locks without deadlock.
         rows.sort(key=lambda row: (row[0], row[1]))
@@ -66,25 +68,37 @@ _SPAN_ID = re.compile(r"[0-9a-f]{16}").fullmatch
 _STATUSES = frozenset(SPAN_STATUSES)
 
 
-def _row(span: SpanIn) -> list[Any]:
-    """Return the span as a row in SPAN_COLUMNS order, JSON columns as JSON text."""
-    _check(span)
-    return [
-        span.trace_id,
-        span.span_id,
-        span.parent_span_id or "",
-        without_nul(span.service)[:SERVICE_MAX_LENGTH],
-        without_nul(span.name)[:NAME_MAX_LENGTH],
-        span.kind,
-        span.start_ns,
-        span.end_ns,
-        (span.end_ns - span.start_ns) / 1e6,
-        span.status,
-        without_nul(span.status_message),
-        json_text(span.attributes),
-        json_text(span.events),
-        json_text(span.resource),
-    ]
+class _Rows:
+    """Spans → rows in SPAN_COLUMNS order, JSON columns as JSON text. The spans of a resource
+    share its attributes: they are written as JSON once."""
+
+    def __init__(self) -> None:
+        self._resources: dict[int, tuple[Any, str]] = {}
+
+    def __call__(self, span: SpanIn) -> list[Any]:
+        _check(span)
+        return [
+            span.trace_id,
+            span.span_id,
+            span.parent_span_id or "",
+            without_nul(span.service)[:SERVICE_MAX_LENGTH],
+            without_nul(span.name)[:NAME_MAX_LENGTH],
+            span.kind,
+            span.start_ns,
+            span.end_ns,
+            (span.end_ns - span.start_ns) / 1e6,
+            span.status,
+            without_nul(span.status_message),
+            json_text(span.attributes),
+            json_text(span.events) if span.events else "[]",
+            self._resource(span.resource),
+        ]
+
+    def _resource(self, resource: dict[str, Any]) -> str:
+        known = self._resources.get(id(resource))
+        if known is None or known[0] is not resource:
+            known = self._resources[id(resource)] = (resource, json_text(resource))
+        return known[1]
 
 
 def _check(span: SpanIn) -> None:
@@ -118,21 +132,29 @@ def _insert_new_spans_sqlite(rows: list[list[Any]]) -> list[NewSpan]:
     # SQLite has one writer at a time (the transaction began IMMEDIATE), so the rows past the
     # highest id before the insert are exactly the ones this insert stored. (Were it DEFERRED,
     # a writer slipping in between would make the insert fail with SQLITE_BUSY, not miscount.)
+    # When every row was new, they are the batch's own rows, and need not be read back.
     table, columns = Span._meta.db_table, ", ".join(SPAN_COLUMNS)
     placeholders = ", ".join(["%s"] * len(SPAN_COLUMNS))
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
         (last_id,) = cursor.fetchone()
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-            " ON CONFLICT (trace_id, span_id) DO NOTHING",
+        inserted = insert_skipping_conflicts(
+            cursor,
+            f"INSERT INTO {table} ({columns})",
+            f"({placeholders})",
+            "ON CONFLICT (trace_id, span_id) DO NOTHING",
             rows,
         )
+        if inserted == len(rows):
+            return list(map(_new_span, rows))
         cursor.execute(
             f"SELECT {', '.join(NEW_SPAN_COLUMNS)} FROM {table} WHERE id > %s",  # noqa: S608
             [last_id],
         )
         return cursor.fetchall()
+
+
+_new_span = itemgetter(*(SPAN_COLUMNS.index(column) for column in NEW_SPAN_COLUMNS))
 
 
 _PG_CASTS = {

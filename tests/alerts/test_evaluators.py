@@ -116,3 +116,24 @@ def test_metrics_nobody_watches_queue_nothing(django_capture_on_commit_callbacks
         triggers.metrics_ingested(["cpu_percent"])
 
     assert queued == []
+
+
+def test_a_native_metrics_batch_flags_the_rules_watching_it_for_evaluation(make_key):
+    from apps.core.redis import redis_client
+    from tests.conftest import key_client
+
+    watching = RuleFactory()
+    other = RuleFactory(params={**watching.params, "metric": "other_metric"})
+    triggers.rules_forget()
+    body = {"service": "api", "points": [{"name": "cpu_percent", "type": "gauge", "value": 97}]}
+
+    response = key_client(make_key("ingest")).post(
+        "/api/v1/ingest/metrics", body, content_type="application/json"
+    )
+
+    pending = {
+        rule.pk: redis_client().exists(f"aivmon:alerts:pending:{rule.pk}")
+        for rule in (watching, other)
+    }
+    assert response.status_code == 200
+    assert pending == {watching.pk: 1, other.pk: 0}

@@ -367,3 +367,17 @@ def test_values_are_stored_exactly_whatever_their_magnitude():
     points_write(points=[gauge(value=v, ts_ms=T0_MS + i) for i, v in enumerate(values)])
 
     assert list(Point.objects.order_by("ts_ms").values_list("value", flat=True)) == values
+
+
+@pytest.mark.parametrize("size", [332, 333, 334, 1000])
+def test_a_batch_of_any_size_stores_each_point_once_and_the_first_of_equal_points(size):
+    batch = [gauge(value=i, ts_ms=T0_MS + i) for i in range(size)]
+    # Another value at the time of the last row of the first insert statement (333 rows): the
+    # two meet across statements (or chunks) whatever the size.
+    batch.insert(333, gauge(value=-1, ts_ms=T0_MS + min(332, size - 1)))
+
+    first, again = points_write(points=batch), points_write(points=batch)
+
+    assert (first.accepted, again.accepted) == (size + 1, size + 1)
+    assert Point.objects.count() == size
+    assert not Point.objects.filter(value=-1).exists()

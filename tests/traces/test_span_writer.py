@@ -251,3 +251,30 @@ def test_concurrent_batches_of_one_trace_are_all_counted():
     counts = set(TraceSummary.objects.values_list("span_count", flat=True))
     assert counts == {writers * 20 + 1}
     assert Span.objects.count() == len(traces) * (writers * 20 + 1)
+
+
+@pytest.mark.parametrize("size", [70, 71, 72, 143, 500])
+def test_a_batch_of_any_size_stores_each_span_once_and_counts_it_once(size):
+    spans = [SpanInFactory(trace=n % 7 + 1, span=n + 1) for n in range(size)]
+    resent = spans[: size // 2]
+
+    first = spans_write(spans=spans + spans[:3])  # three spans twice in one batch
+    second = spans_write(spans=resent)
+
+    assert (first.accepted, second.accepted) == (size + 3, len(resent))
+    assert Span.objects.count() == size
+    assert sum(TraceSummary.objects.values_list("span_count", flat=True)) == size
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL answers with RETURNING")
+def test_spans_that_are_all_new_are_not_read_back():
+    with CaptureQueriesContext(connection) as new:
+        spans_write(spans=[SpanInFactory(span=n) for n in range(1, 101)])
+    with CaptureQueriesContext(connection) as partly_new:
+        spans_write(spans=[SpanInFactory(span=n) for n in range(51, 151)])
+
+    def reads_back(queries) -> bool:
+        return any("WHERE id >" in query["sql"] for query in queries)
+
+    assert (reads_back(new), reads_back(partly_new)) == (False, True)
+    assert _summary().span_count == 150
