@@ -1,38 +1,14 @@
 """A database held locked past the busy timeout makes ingest answer 503 with Retry-After,
 which OpenTelemetry exporters retry, instead of queueing requests without bound."""
 
-import sqlite3
-
-import psycopg
 import pytest
-from django.db import connection
 
 from tests.conftest import key_client
+from tests.support.locks import write_lock_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BATCH = {"points": [{"name": "held", "type": "gauge", "value": 1}]}
-
-
-def _hold_sqlite(settings_dict):
-    other = sqlite3.connect(settings_dict["NAME"], isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA busy_timeout = 200")
-    return other
-
-
-def _hold_postgresql(settings_dict):
-    other = psycopg.connect(
-        host=settings_dict["HOST"],
-        port=settings_dict["PORT"],
-        user=settings_dict["USER"],
-        dbname=settings_dict["NAME"],
-    )
-    other.execute("LOCK TABLE metrics_point IN ACCESS EXCLUSIVE MODE")
-    with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '200ms'")
-    return other
 
 
 @pytest.fixture
@@ -43,12 +19,8 @@ def ingest_key(make_key):
 @pytest.fixture
 def locked_database(ingest_key):
     """Another connection holds the write lock; this one gives up waiting after 200 ms."""
-    connection.ensure_connection()
-    hold = {"sqlite": _hold_sqlite, "postgresql": _hold_postgresql}[connection.vendor]
-    other = hold(connection.settings_dict)
-    yield
-    other.rollback() if connection.vendor == "postgresql" else other.execute("ROLLBACK")
-    other.close()
+    with write_lock_held("metrics_point"):
+        yield
 
 
 def test_a_locked_database_gives_503_with_retry_after(ingest_key, locked_database):
