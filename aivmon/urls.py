@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("apps.alerts.api.urls")),
     path("", include("apps.testruns.api.urls")),
     path("", include("apps.health.api.urls")),
+    path("", include("apps.dashboards.api.urls")),
 ]
 
 urlpatterns = [

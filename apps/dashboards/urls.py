@@ -1,7 +1,14 @@
-from django.urls import path
+from django.urls import include, path
 
-from apps.dashboards import views
+from apps.dashboards.pages import OVERVIEW, page_modules
 
 app_name = "dashboards"
 
-urlpatterns = [path("", views.overview, name="overview")]
+
+def _mount(slug: str) -> str:
+    return "" if slug == OVERVIEW else f"{slug}/"
+
+
+urlpatterns = [
+    path(_mount(module.PAGE.slug), include(module.urlpatterns)) for module in page_modules()
+]

@@ -1,40 +1,28 @@
-"""Server-rendered pages; they read the apps' selectors only."""
+"""Overview: the platform at a glance."""
 
 import time
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import path
 
 from apps.accounts import selectors as accounts
 from apps.accounts.constants import Role
 from apps.audit import selectors as audit
 from apps.core import selectors as core
+from apps.dashboards.access import viewer_page
+from apps.dashboards.pages import PageEntry
+
+PAGE = PageEntry("overview", "Overview", 0)
 
 RECENT_AUDIT_EVENTS = 15
 
 
-def role_required(minimum: str):
-    """Require a signed-in user holding at least `minimum` (403 otherwise)."""
-
-    def decorate(view):
-        @login_required
-        def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if not accounts.role_at_least(accounts.user_role(request.user), minimum):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return guarded
-
-    return decorate
-
-
-@role_required(Role.VIEWER)
+@viewer_page
 def overview(request: HttpRequest) -> HttpResponse:
-    """The platform at a glance: dependencies, worker heartbeat, queues; audit for admins."""
+    """Dependencies, worker heartbeat, queues; the audit log for admins."""
     heartbeat = core.heartbeat_last()
     context: dict[str, Any] = {
         "checks": core.readiness(),
@@ -45,3 +33,6 @@ def overview(request: HttpRequest) -> HttpResponse:
         context["audit_events"] = audit.audit_event_list()[:RECENT_AUDIT_EVENTS]
         context["audit_chain"] = audit.audit_chain_verify()
     return render(request, "dashboards/overview.html", context)
+
+
+urlpatterns = [path("", overview, name="overview")]
