@@ -14,9 +14,15 @@ VAR_DIR = var_dir()
 
 SECRET_KEY = secret_from_env_or_file("SECRET_KEY", VAR_DIR / "secret_key")
 # Encrypts channel secrets at rest (Fernet): a urlsafe base64 32-byte key.
+# The file it is generated into (or read from, with AIVMON_SECRETS_KEY_FILE); backups copy it.
+AIVMON_SECRETS_KEY_FILE = env.str("AIVMON_SECRETS_KEY_FILE", default=str(VAR_DIR / "secrets_key"))
 AIVMON_SECRETS_KEY = secret_from_env_or_file(
-    "AIVMON_SECRETS_KEY", VAR_DIR / "secrets_key", generate=lambda: Fernet.generate_key().decode()
+    "AIVMON_SECRETS_KEY",
+    VAR_DIR / "secrets_key",
+    generate=lambda: Fernet.generate_key().decode(),
 )
+# Online backups of the SQLite database and copies of the key file (apps/backups).
+AIVMON_BACKUP_DIR = env.str("AIVMON_BACKUP_DIR", default=str(VAR_DIR / "backups"))
 DEBUG = env.bool("AIVMON_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("AIVMON_ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("AIVMON_CSRF_TRUSTED_ORIGINS", default=[])
@@ -45,6 +51,7 @@ INSTALLED_APPS = [
     "apps.testruns",
     "apps.health",
     "apps.dashboards",
+    "apps.backups",
 ]
 
 MIDDLEWARE = [
@@ -338,6 +345,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "aivmon.testruns.prune": {
         "task": "aivmon.testruns.prune",
+        "schedule": timedelta(hours=1),
+        "options": {"queue": "maintenance", "expires": 3600},
+    },
+    "aivmon.backups.run": {
+        "task": "aivmon.backups.run",
         "schedule": timedelta(hours=1),
         "options": {"queue": "maintenance", "expires": 3600},
     },
