@@ -1,0 +1,154 @@
+"""The spool keeps refused requests in order, within its bound, across restarts; the session
+spools what aivmon cannot take and the replayer delivers it in order."""
+
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from aivmon_sdk.spool import Spool
+from aivmon_sdk.transport import Replayer, SpoolingSession
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.support.processes import free_port
+
+bodies = st.lists(st.binary(min_size=1, max_size=64), max_size=40)
+
+
+def _drain(spool: Spool) -> list[bytes]:
+    taken = []
+    while (request := spool.peek()) is not None:
+        taken.append(request.body)
+        spool.delete(request.id)
+    return taken
+
+
+def _put(spool: Spool, body: bytes) -> int:
+    return spool.put(url="http://aivmon/otlp/v1/traces", body=body, content_type="x")
+
+
+@settings(max_examples=40, deadline=None)
+@given(bodies)
+def test_it_gives_back_requests_in_the_order_they_were_spooled(items):
+    with tempfile.TemporaryDirectory() as directory:
+        spool = Spool(Path(directory) / "spool.sqlite3")
+        for body in items:
+            _put(spool, body)
+
+        assert _drain(spool) == items
+        assert (len(spool), spool.size_bytes) == (0, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bodies, st.integers(min_value=1, max_value=300))
+def test_it_keeps_the_newest_that_fit_its_bound_and_counts_the_dropped(items, max_bytes):
+    with tempfile.TemporaryDirectory() as directory:
+        spool = Spool(Path(directory) / "spool.sqlite3", max_bytes=max_bytes)
+        dropped = sum(_put(spool, body) for body in items)
+        kept = _drain(spool)
+
+        fits = [i for i in range(len(items) + 1) if sum(map(len, items[i:])) <= max_bytes]
+        assert kept == items[min(fits) :]
+        assert dropped == spool.dropped == len(items) - len(kept)
+
+
+def test_it_keeps_its_requests_and_drop_count_across_restarts(tmp_path):
+    spool = Spool(tmp_path / "spool.sqlite3", max_bytes=10)
+    for body in (b"aaaa", b"bbbb", b"cccc", b"dddd"):
+        _put(spool, body)
+    spool.close()
+
+    reopened = Spool(tmp_path / "spool.sqlite3", max_bytes=10)
+
+    assert (len(reopened), reopened.size_bytes, reopened.dropped) == (2, 8, 2)
+    assert _drain(reopened) == [b"cccc", b"dddd"]
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Answers the next status in `server.statuses` (200 once they run out); records bodies."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        status = self.server.statuses.pop(0) if self.server.statuses else 200
+        if status == 200:
+            self.server.received.append((body, self.headers["Authorization"]))
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server.statuses, server.received = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _session(spool: Spool) -> SpoolingSession:
+    return SpoolingSession(
+        spool, auth_headers={"Authorization": "Bearer k"}, timeout_s=2, on_spooled=lambda _: None
+    )
+
+
+def test_the_session_spools_refused_connections_5xx_and_429_but_not_4xx(tmp_path, receiver):
+    spool = Spool(tmp_path / "spool.sqlite3")
+    session = _session(spool)
+    url = f"http://127.0.0.1:{receiver.server_port}/otlp/v1/traces"
+    receiver.statuses = [400, 503, 429]
+
+    answers = [session.post(url, data=b"rejected").status_code]
+    answers.append(session.post(url, data=b"unavailable").status_code)
+    _drain(spool)
+    answers.append(session.post(url, data=b"throttled").status_code)
+    _drain(spool)
+    answers.append(session.post(f"http://127.0.0.1:{free_port()}/x", data=b"refused").status_code)
+
+    assert answers == [400, 200, 200, 200]
+    assert receiver.received == []
+
+
+def test_the_replayer_delivers_in_order_through_errors_and_new_requests_queue_behind(
+    tmp_path, receiver
+):
+    spool = Spool(tmp_path / "spool.sqlite3")
+    session = _session(spool)
+    url = f"http://127.0.0.1:{receiver.server_port}/otlp/v1/traces"
+    receiver.statuses = [503, 503, 500, 502]  # the first export and the first replays fail
+    session.post(url, data=b"1")
+    for body in (b"2", b"3", b"4"):
+        session.post(url, data=body)  # joins the spool's tail, behind "1"
+    replayer = Replayer(
+        spool, auth_headers={"Authorization": "Bearer k"}, min_backoff_s=0.05, max_backoff_s=0.1
+    )
+
+    replayer.start()
+    deadline = time.monotonic() + 10
+    while len(spool) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    replayer.stop()
+
+    assert receiver.received == [(b, "Bearer k") for b in (b"1", b"2", b"3", b"4")]
+    assert replayer.delivered == 4
+
+
+def test_a_session_answers_without_waiting_out_a_server_that_hangs(tmp_path):
+    silent = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)  # accepts, never answers
+    spool = Spool(tmp_path / "spool.sqlite3")
+    session = SpoolingSession(spool, auth_headers={}, timeout_s=0.3, on_spooled=lambda _: None)
+
+    answer = session.post(f"http://127.0.0.1:{silent.server_port}/x", data=b"slow", timeout=30)
+
+    silent.server_close()
+    assert (answer.status_code, len(spool)) == (200, 1)
+    assert isinstance(answer, requests.Response)
