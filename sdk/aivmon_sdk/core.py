@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -117,7 +118,7 @@ class ObservabilitySystem:
         )
         self.tracer = self.tracer_provider.get_tracer(SCOPE)
         self.meter = self.meter_provider.get_meter(SCOPE)
-        self.logger = self.logger_provider.get_logger(SCOPE)
+        self.otel_logger = self.logger_provider.get_logger(SCOPE)
         self.security = SecurityEventBuffer(
             url=self.endpoint + SECURITY_PATH,
             session=session(),
@@ -133,7 +134,12 @@ class ObservabilitySystem:
         self.meter.create_observable_gauge(
             "aivmon_sdk_spool_pending", [self._spool_pending], description="Requests in the spool"
         )
+        self.logger = self._service_logger()
         self.replayer.start()
+        # The OpenTelemetry processors restart their own threads in a forked child (gunicorn
+        # --preload, multiprocessing); the spool's connection and our threads need the same.
+        after_fork = weakref.WeakMethod(self._after_fork_in_child)
+        os.register_at_fork(after_in_child=lambda: _call_if_alive(after_fork))
         if set_global:
             self._set_global()
         if install_exit_handlers:
@@ -242,6 +248,7 @@ class ObservabilitySystem:
         if self._shutdown_done:
             return
         self._shutdown_done = True
+        self.logger.removeHandler(self._service_handler)
         self.security.shutdown(timeout_s)
         self.tracer_provider.shutdown()
         self.logger_provider.shutdown()
@@ -249,6 +256,22 @@ class ObservabilitySystem:
         self.replayer.stop(timeout_s)
         self.spool.close()
         atexit.unregister(self.shutdown)
+
+    def _service_logger(self) -> logging.Logger:
+        """A standard logger named after the service whose records go to aivmon."""
+        service_logger = logging.getLogger(self.service_name)
+        if service_logger.level == logging.NOTSET:
+            service_logger.setLevel(logging.INFO)
+        self._service_handler = self.logging_handler()
+        service_logger.addHandler(self._service_handler)
+        return service_logger
+
+    def _after_fork_in_child(self) -> None:
+        if self._shutdown_done:
+            return
+        self.spool.reopen_after_fork()
+        self.replayer.restart_after_fork()
+        self.security.restart_after_fork()
 
     def _spooled(self, dropped: int) -> None:
         self.replayer.wake()
@@ -281,3 +304,9 @@ class ObservabilitySystem:
                 os.kill(os.getpid(), signal.SIGTERM)
 
         signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _call_if_alive(reference: "weakref.WeakMethod[Any]") -> None:
+    method = reference()
+    if method is not None:
+        method()

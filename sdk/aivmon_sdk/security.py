@@ -35,11 +35,19 @@ class SecurityEventBuffer:
         self.sent = 0
         self._session = session
         self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=max_buffered)
+        self._start()
+
+    def _start(self) -> None:
         self._lock = threading.Lock()  # one sender at a time, so batches leave in order
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="aivmon-sdk-security", daemon=True)
         self._thread.start()
+
+    def restart_after_fork(self) -> None:
+        """In a forked child: drop the parent's buffered events (the parent sends them)."""
+        self._events.clear()
+        self._start()
 
     def add(self, event: dict[str, Any]) -> None:
         """Queue one event; never blocks. A full buffer drops its oldest event."""

@@ -40,6 +40,9 @@ class Spool:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
+        self._open()
+
+    def _open(self) -> None:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30.0
@@ -48,6 +51,10 @@ class Spool:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._refresh()
+
+    def reopen_after_fork(self) -> None:
+        """Open a connection of the child's own (a SQLite connection must not cross a fork)."""
+        self._open()
 
     def _refresh(self) -> None:
         count, size = self._db.execute(

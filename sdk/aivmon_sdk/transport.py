@@ -110,15 +110,25 @@ class Replayer:
         self.refused = 0  # answered 4xx: would never be taken, so dropped
         self._last_ok = False
         self._retry_after_s: float | None = None
+        self._auth_headers = dict(auth_headers)
+        self._prepare()
+
+    def _prepare(self) -> None:
         self._session = requests.Session()
-        self._session.headers.update(auth_headers)
+        self._session.headers.update(self._auth_headers)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._lock_file = open(f"{spool.path}.lock", "a+b")  # noqa: SIM115 - lives with us
+        # Its own open file description: flock locks are shared by a forked child's copy.
+        self._lock_file = open(f"{self.spool.path}.lock", "a+b")  # noqa: SIM115 - lives with us
         self._thread = threading.Thread(target=self._run, name="aivmon-sdk-replay", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+
+    def restart_after_fork(self) -> None:
+        """In a forked child: the parent's thread did not come along; start a new one."""
+        self._prepare()
+        self.start()
 
     def wake(self) -> None:
         self._wake.set()

@@ -21,7 +21,7 @@ def make_obs(make_key, tmp_path, request) -> Callable[..., ObservabilitySystem]:
     def make(service: str, endpoint: str, **options) -> ObservabilitySystem:
         options = {
             "spool_path": tmp_path / f"{service}.spool",
-            "flush_interval": 3600.0,  # the tests flush
+            "flush_interval": 3600.0,  # the tests flush (drain)
             "replay_min_backoff_s": 0.2,
             "replay_max_backoff_s": 1.0,
             "set_global": False,

@@ -19,9 +19,7 @@ def _hex_trace(span) -> str:
 
 
 def test_spans_metrics_and_logs_from_the_sdk_appear_in_the_query_api(obs, reader):
-    log = logging.getLogger("shop.orders")
-    log.propagate = False
-    log.addHandler(obs.logging_handler())
+    log = logging.getLogger("shop.orders")  # plain logging, under obs.logger ("shop")
     with (
         traced_operation(obs, "checkout", {"order.items": 3}) as parent,
         traced_operation(obs.tracer, "reserve stock"),
@@ -29,7 +27,7 @@ def test_spans_metrics_and_logs_from_the_sdk_appear_in_the_query_api(obs, reader
         log.warning("card declined for order %s", 42, extra={"order_id": 42})
     obs.counter("orders_total").add(2, {"region": "eu"})
     obs.histogram("basket_eur").record(31.5)
-    assert obs.flush()
+    assert obs.drain(timeout_s=30)
 
     tree = reader.get(f"/api/v1/traces/{_hex_trace(parent)}").json()
     series = reader.get("/api/v1/metrics/series?service=shop").json()["results"]
@@ -59,7 +57,7 @@ def test_a_failing_timed_operation_is_an_error_span(obs, reader):
     with pytest.raises(ValueError, match="card expired"):
         charge()
     assert asyncio.run(send_receipt()) == "sent"
-    assert obs.flush()
+    assert obs.drain(timeout_s=30)
 
     failed = reader.get("/api/v1/traces?service=shop&status=ERROR").json()["results"]
     passed = reader.get("/api/v1/traces?service=shop&name=send+receipt").json()["results"]
@@ -82,7 +80,7 @@ def test_pipeline_and_p2p_helpers_produce_the_shapes_the_dashboards_read(obs, re
         with run.phase("fit"):
             obs.record_routing("gossip", ["a", "b", "c"])
     obs.record_routing("gossip", 4)
-    assert obs.flush()
+    assert obs.drain(timeout_s=30)
 
     tree = reader.get(f"/api/v1/traces/{_hex_trace(run.span)}").json()
     hops = reader.get("/api/v1/metrics/query?name=p2p_routing_hops&agg=p99&step=3600").json()
@@ -105,7 +103,7 @@ def test_a_security_event_comes_back_scored_with_its_detections(obs, reader):
         params={"q": "1' UNION SELECT username, password FROM users --"},
     )
     obs.log_authentication_attempt("mallory", False, "203.0.113.9")
-    assert obs.flush()
+    assert obs.drain(timeout_s=30)
 
     events = reader.get("/api/v1/security/events?source_ip=203.0.113.9").json()["results"]
 

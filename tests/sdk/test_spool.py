@@ -1,6 +1,8 @@
 """The spool keeps refused requests in order, within its bound, across restarts; the session
 spools what aivmon cannot take and the replayer delivers it in order."""
 
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -31,7 +33,7 @@ def _put(spool: Spool, body: bytes) -> int:
     return spool.put(url="http://aivmon/otlp/v1/traces", body=body, content_type="x")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(bodies)
 def test_it_gives_back_requests_in_the_order_they_were_spooled(items):
     with tempfile.TemporaryDirectory() as directory:
@@ -43,7 +45,7 @@ def test_it_gives_back_requests_in_the_order_they_were_spooled(items):
         assert (len(spool), spool.size_bytes) == (0, 0)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(bodies, st.integers(min_value=1, max_value=300))
 def test_it_keeps_the_newest_that_fit_its_bound_and_counts_the_dropped(items, max_bytes):
     with tempfile.TemporaryDirectory() as directory:
@@ -152,3 +154,33 @@ def test_a_session_answers_without_waiting_out_a_server_that_hangs(tmp_path):
     silent.server_close()
     assert (answer.status_code, len(spool)) == (200, 1)
     assert isinstance(answer, requests.Response)
+
+
+FORKED = """
+import os, sys
+from aivmon_sdk import ObservabilitySystem
+obs = ObservabilitySystem("forked", sys.argv[1], "k", spool_path=sys.argv[2], set_global=False,
+                          replay_min_backoff_s=0.05, replay_max_backoff_s=0.1)
+obs.replayer.stop()  # only the child's replayer may deliver
+pid = os.fork()
+if pid == 0:
+    obs.spool.put(url=sys.argv[1] + "/otlp/v1/traces", body=b"from the child", content_type="x")
+    os._exit(0 if obs.drain(timeout_s=10) else 3)
+_, status = os.waitpid(pid, 0)
+obs.shutdown()
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_child_replays_with_a_spool_connection_and_threads_of_its_own(tmp_path, receiver):
+    url = f"http://127.0.0.1:{receiver.server_port}"
+
+    forked = subprocess.run(
+        [sys.executable, "-c", FORKED, url, str(tmp_path / "spool.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert forked.returncode == 0, forked.stderr
+    assert (b"from the child", "Bearer k") in receiver.received

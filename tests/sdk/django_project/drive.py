@@ -30,8 +30,9 @@ def main() -> None:
     client.get("/search/", {"q": SQLI})
     client.get("/staff/")
     obs, _ = aivmon_django._configured()
-    obs.flush()
+    drained = obs.drain(timeout_s=30)
     obs.shutdown()
+    raise SystemExit(0 if drained else "the spool did not drain")
 
 
 if __name__ == "__main__":
