@@ -3,7 +3,9 @@
 A throwaway platform on 127.0.0.1 (SQLite, the bundled Redis, gunicorn with 2 workers). Each
 figure is printed with its ratio to a ceiling measured in the same run: for one event's analysis
 a Redis round trip (PING) on the same server, for ingest raw sqlite3 executemany of the same
-event rows into the same table.
+event rows into the same table. With the load generator on the same cores as the server, the
+CPU time the web workers and Redis spend per event is printed too: it moves far less than the
+rate when other work shares the machine.
 
 Every user in the mix is new to the behavioural detector, which then judges activity by the
 configured business hours: the bench counts the whole week as business hours (unless
@@ -24,8 +26,9 @@ import time
 from pathlib import Path
 
 import orjson
+import psutil
 
-from bench.ingest import ROOT, free_port, manage, wait_ready
+from bench.ingest import ROOT, free_port, manage, server_cpu_s, wait_ready
 
 BATCH = 500
 DURATION_S = float(os.environ.get("AIVMON_BENCH_SECONDS", "10"))
@@ -100,7 +103,7 @@ def client(port: int, key: str, client_no: int, deadline: float, results) -> Non
     results.put((accepted, latencies))
 
 
-def run_load(port: int, key: str) -> tuple[float, float, float]:
+def run_load(port: int, key: str) -> tuple[float, float, float, int]:
     results: multiprocessing.Queue = multiprocessing.Queue()
     deadline = time.time() + DURATION_S
     workers = [
@@ -115,10 +118,12 @@ def run_load(port: int, key: str) -> tuple[float, float, float]:
     for worker in workers:
         worker.join()
     latencies = sorted(lat for _, lats in collected for lat in lats)
+    accepted = sum(n for n, _ in collected)
     return (
-        sum(n for n, _ in collected) / elapsed,
+        accepted / elapsed,
         statistics.median(latencies) * 1000,
         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        accepted,
     )
 
 
@@ -236,7 +241,13 @@ def main() -> None:
         )
         try:
             wait_ready(web_port, web)
-            rate, p50, p99 = run_load(web_port, key)
+            servers = [*psutil.Process(web.pid).children(), psutil.Process(redis.pid)]
+            cpu_before = [server_cpu_s([server]) for server in servers]
+            rate, p50, p99, accepted = run_load(web_port, key)
+            cpu_us = [
+                (server_cpu_s([server]) - before) * 1e6 / max(accepted, 1)
+                for server, before in zip(servers, cpu_before, strict=True)
+            ]
         finally:
             web.terminate()
             web.wait(timeout=30)
@@ -254,7 +265,8 @@ def main() -> None:
     print(
         f"security events over HTTP, gunicorn 2 workers, {CLIENTS} clients, batches of {BATCH},"
         f" all detectors, {DURATION_S:.0f} s: {rate:,.0f} events/s (p50 {p50:.0f} ms, "
-        f"p99 {p99:.0f} ms) = {rate / ceiling:.2f} x ceiling"
+        f"p99 {p99:.0f} ms) = {rate / ceiling:.2f} x ceiling; CPU per event: web workers "
+        f"{sum(cpu_us[:-1]):.0f} us, Redis {cpu_us[-1]:.0f} us"
     )
 
 

@@ -32,6 +32,8 @@ from apps.security.threats import Sighting, blocks_advise, sqlite_time, threats_
 logger = logging.getLogger(__name__)
 
 Scrub = Callable[[dict[str, Any]], dict[str, Any]]
+# An event's params and details as they are to be stored: checked and truncated, not scrubbed.
+Kept = tuple[Mapping[str, Any], Mapping[str, Any]]
 EVENT_COLUMNS = (
     "timestamp",
     "received_at",
@@ -65,37 +67,47 @@ STORE_ATTEMPTS = 3
 
 @dataclass(frozen=True, slots=True)
 class EventResult:
-    """What the detectors made of one event, as the ingest answer shows it."""
+    """What the detectors made of one event, as the ingest answer shows it and the event's
+    row stores it."""
 
     threat_score: float
     severity: Severity
     detections: list[Detection]
+    detections_json: list[dict[str, Any]]
 
     def as_json(self) -> dict[str, Any]:
         return {
             "threat_score": self.threat_score,
             "severity": self.severity.label,
-            "detections": [_detection_json(found) for found in self.detections],
+            "detections": self.detections_json,
         }
 
 
-def _detection_json(found: Detection) -> dict[str, Any]:
-    return {
-        "detector": found.detector,
-        "score": round(found.score, 4),
-        "reason": found.reason,
-        "kind": found.kind,
-    }
+def detections_json(detections: Sequence[Detection]) -> list[dict[str, Any]]:
+    """Return detections as the ingest answer shows them and the events API serves them."""
+    return [
+        {
+            "detector": found.detector,
+            "score": round(found.score, 4),
+            "reason": found.reason,
+            "kind": found.kind,
+        }
+        for found in detections
+    ]
 
 
-def events_ingest(*, events: Sequence[Event], scrub: Scrub | None = None) -> list[EventResult]:
+def events_ingest(
+    *, events: Sequence[Event], kept: Sequence[Kept] | None = None, scrub: Scrub | None = None
+) -> list[EventResult]:
     """Score every event with every detector, then store events, threats and block advice
-    in one transaction; the params are analysed raw and stored scrubbed."""
+    in one transaction. The params are analysed raw; stored are `kept` (each event's own
+    params and details when None), scrubbed by `scrub`."""
     found = analysis.analyse(events)
     nothing = _result([])  # frozen: one answer serves every event nothing was found in
     results = [_result(detections) if detections else nothing for detections in found]
     now = timezone.now()
-    rows = _event_rows(events, results, scrub, now)  # before the write lock is taken
+    kept = kept if kept is not None else [(event.params, event.details) for event in events]
+    rows = _event_rows(events, results, kept, scrub, now)  # before the write lock is taken
     for attempt in range(STORE_ATTEMPTS):
         try:
             _store(events, results, rows, now)
@@ -108,7 +120,7 @@ def events_ingest(*, events: Sequence[Event], scrub: Scrub | None = None) -> lis
 
 def _result(detections: list[Detection]) -> EventResult:
     score = threat_score(detections)
-    return EventResult(score, severity_of(score), detections)
+    return EventResult(score, severity_of(score), detections, detections_json(detections))
 
 
 @transaction.atomic
@@ -126,30 +138,35 @@ def _store(events: Sequence[Event], results: list[EventResult], rows: Any, now: 
 
 
 def _event_rows(
-    events: Sequence[Event], results: list[EventResult], scrub: Scrub | None, now: datetime
+    events: Sequence[Event],
+    results: list[EventResult],
+    kept: Sequence[Kept],
+    scrub: Scrub | None,
+    now: datetime,
 ) -> Any:
     """Return the events' rows as the backend's insert takes them: on SQLite a list of rows
     with the JSON columns as text, on PostgreSQL one JSON document of them all."""
     postgresql = connection.vendor == "postgresql"
     time_text, json_value = (_pg_time, _same) if postgresql else (sqlite_time, _json_text)
     received_at = time_text(now)
-    rows = [
-        _event_row(event, result, scrub, received_at, time_text, json_value)
-        for event, result in zip(events, results, strict=True)
-    ]
+    times: dict[float, str] = {}  # a batch's events share a few times
+    rows = []
+    for event, result, (params, details) in zip(events, results, kept, strict=True):
+        at = times.get(event.timestamp)
+        if at is None:
+            at = times[event.timestamp] = time_text(datetime.fromtimestamp(event.timestamp, UTC))
+        row = _event_row(event, result, at, received_at)
+        row[8] = json_value(_stored(params, scrub))
+        row[10] = json_value(_stored(details, scrub))
+        row[13] = json_value(result.detections_json)
+        rows.append(row)
     return _json_text(rows) if postgresql else rows
 
 
-def _event_row(
-    event: Event,
-    result: EventResult,
-    scrub: Scrub | None,
-    received_at: str,
-    time_text: Callable[[datetime], str],
-    json_value: Callable[[Any], Any],
-) -> list[Any]:
+def _event_row(event: Event, result: EventResult, at: str, received_at: str) -> list[Any]:
+    """The event's row, its JSON columns (params, details, detections) left for the caller."""
     return [
-        time_text(datetime.fromtimestamp(event.timestamp, UTC)),
+        at,
         received_at,
         without_nul(event.event_type),
         without_nul(event.service),
@@ -157,12 +174,12 @@ def _event_row(
         _ip(event.source_ip),
         without_nul(event.endpoint),
         without_nul(event.method),
-        json_value(_stored(event.params, scrub)),
+        None,
         without_nul(event.user_agent),
-        json_value(_stored(event.details, scrub)),
+        None,
         result.threat_score,
         int(result.severity),
-        json_value([_detection_json(found) for found in result.detections]),
+        None,
         False,
     ]
 
@@ -172,8 +189,12 @@ def _ip(value: str) -> str | None:
     return _IP_FIELD.get_prep_value(value) if ":" in value else value or None
 
 
-def _stored(value: Mapping[str, Any], scrub: Scrub | None) -> Any:
-    return scrub(dict(value)) if scrub and value else dict(value)
+def _stored(value: Mapping[str, Any], scrub: Scrub | None) -> dict[str, Any]:
+    if not value:
+        return {}
+    if type(value) is not dict:
+        value = dict(value)
+    return scrub(value) if scrub else value
 
 
 def _same(value: Any) -> Any:
