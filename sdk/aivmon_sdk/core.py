@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -91,7 +91,35 @@ class ObservabilitySystem:
                 self.spool, auth_headers=auth, timeout_s=export_timeout_s, on_spooled=self._spooled
             )
 
-        delay_ms = min(flush_interval, 5.0) * 1000  # spans and logs: at most 5 s behind
+        self._build_pipelines(session, flush_interval, max_queue_size, max_export_batch_size)
+        self.security = SecurityEventBuffer(
+            url=self.endpoint + SECURITY_PATH,
+            session=session(),
+            service=service_name,
+            batch_size=security_batch_size,
+            max_buffered=security_max_buffered,
+            interval_s=min(flush_interval, 1.0),
+            timeout_s=export_timeout_s,
+        )
+        self._spool_dropped = self.counter(
+            "aivmon_sdk_spool_dropped_total", "Spooled requests dropped to keep the spool's bound"
+        )
+        self.meter.create_observable_gauge(
+            "aivmon_sdk_spool_pending", [self._spool_pending], description="Requests in the spool"
+        )
+        self.logger = self._service_logger()
+        self._start_threads(set_global, install_exit_handlers)
+
+    def _build_pipelines(
+        self,
+        session: Callable[[], SpoolingSession],
+        flush_interval: float,
+        max_queue_size: int,
+        max_export_batch_size: int,
+    ) -> None:
+        """Tracer, meter and logger providers, each exporting OTLP/HTTP through a spooling
+        session; spans and logs wait in bounded queues (full: the newest are dropped)."""
+        delay_ms = min(flush_interval, 5.0) * 1000  # at most 5 s behind
         otlp = f"{self.endpoint}/otlp/v1"
         self.tracer_provider = TracerProvider(resource=self.resource)
         self.tracer_provider.add_span_processor(
@@ -119,22 +147,8 @@ class ObservabilitySystem:
         self.tracer = self.tracer_provider.get_tracer(SCOPE)
         self.meter = self.meter_provider.get_meter(SCOPE)
         self.otel_logger = self.logger_provider.get_logger(SCOPE)
-        self.security = SecurityEventBuffer(
-            url=self.endpoint + SECURITY_PATH,
-            session=session(),
-            service=service_name,
-            batch_size=security_batch_size,
-            max_buffered=security_max_buffered,
-            interval_s=min(flush_interval, 1.0),
-            timeout_s=export_timeout_s,
-        )
-        self._spool_dropped = self.counter(
-            "aivmon_sdk_spool_dropped_total", "Spooled requests dropped to keep the spool's bound"
-        )
-        self.meter.create_observable_gauge(
-            "aivmon_sdk_spool_pending", [self._spool_pending], description="Requests in the spool"
-        )
-        self.logger = self._service_logger()
+
+    def _start_threads(self, set_global: bool, install_exit_handlers: bool) -> None:
         self.replayer.start()
         # The OpenTelemetry processors restart their own threads in a forked child (gunicorn
         # --preload, multiprocessing); the spool's connection and our threads need the same.

@@ -14,12 +14,14 @@ an `ObservabilitySystem` can be handed over with `install(obs)`.
 import random
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from time import perf_counter
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -35,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "client_ip_header": None,  # e.g. "HTTP_X_FORWARDED_FOR" behind a trusted proxy
 }
 MASK = "[masked]"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 _lock = threading.Lock()
@@ -123,11 +126,9 @@ class Middleware:
         masked = self.options["masked_params"]
         params: dict[str, str] = {}
         sources = [request.GET]
-        if request.method == "POST" and request.content_type in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
-            sources.append(request.POST)
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            with suppress(RawPostDataException):  # the view streamed the body: no form
+                sources.append(request.POST)
         for source in sources:
             for key in source:
                 if len(params) >= limit:
