@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pytest
 import requests
+from aivmon_sdk import ObservabilitySystem, traced_operation
 from aivmon_sdk.spool import Spool
 from aivmon_sdk.transport import Replayer, SpoolingSession
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 
 from tests.support.processes import free_port
 
@@ -78,6 +82,7 @@ class Receiver(BaseHTTPRequestHandler):
         status = self.server.statuses.pop(0) if self.server.statuses else 200
         if status == 200:
             self.server.received.append((body, self.headers["Authorization"]))
+            self.server.paths.append(self.path)
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -89,7 +94,7 @@ class Receiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    server.statuses, server.received = [], []
+    server.statuses, server.received, server.paths = [], [], []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -184,3 +189,48 @@ def test_a_forked_child_replays_with_a_spool_connection_and_threads_of_its_own(t
 
     assert forked.returncode == 0, forked.stderr
     assert (b"from the child", "Bearer k") in receiver.received
+
+
+def _metric_total(bodies: list[bytes], name: str) -> int:
+    """The last value of a counter in the ExportMetricsServiceRequests among `bodies`."""
+    values = [
+        point.as_int
+        for body in bodies
+        for resource in ExportMetricsServiceRequest.FromString(body).resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+        for point in metric.sum.data_points
+    ]
+    return values[-1]
+
+
+def test_a_full_spool_drops_its_oldest_and_reports_the_count_as_a_metric(tmp_path, receiver):
+    receiver.statuses.extend([503] * 10_000)
+    obs = ObservabilitySystem(
+        "bounded",
+        f"http://127.0.0.1:{receiver.server_port}",
+        "k",
+        spool_path=tmp_path / "spool.sqlite3",
+        spool_max_bytes=4_000,
+        replay_min_backoff_s=0.05,
+        replay_max_backoff_s=0.1,
+        set_global=False,
+        install_exit_handlers=False,
+    )
+    for batch in range(10):
+        for _ in range(20):
+            with traced_operation(obs, "work", {"batch": batch}):
+                pass
+        obs.tracer_provider.force_flush()
+    dropped = obs.spool.dropped
+
+    receiver.statuses.clear()
+    assert obs.drain(timeout_s=20)
+    obs.shutdown()
+
+    metrics = [
+        b for (b, _), p in zip(receiver.received, receiver.paths, strict=True) if "metrics" in p
+    ]
+    assert dropped > 0
+    assert _metric_total(metrics, "aivmon_sdk_spool_dropped_total") == dropped
