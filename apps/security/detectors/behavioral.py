@@ -128,10 +128,11 @@ class BehavioralDetector:
     def plan(self, events: Sequence[Event]) -> Plan:
         """Queue the batch's hours and window operations; the plan judges every event."""
         batch = Batch(self.redis, SCRIPT)
-        judges = [self._queue(batch, event) for event in events]
+        times: dict[float, datetime] = {}  # a batch's events share a few times
+        judges = [self._queue(batch, event, times) for event in events]
         return Plan(batch, lambda replies: [judge(replies) for judge in judges])
 
-    def _queue(self, batch: Batch, event: Event) -> Judge:
+    def _queue(self, batch: Batch, event: Event, times: dict[float, datetime]) -> Judge:
         if is_failure(event):
             key_type, who = (USER, event.user_id) if event.user_id else (IP, event.source_ip)
             if not who:
@@ -141,7 +142,10 @@ class BehavioralDetector:
             return lambda replies: self._judge_failures(event, key_type, who, replies[at][0])
         if not event.user_id or event.event_type == "auth_failure":
             return lambda replies: []
-        hours, local = batch.key(key("bh", "hours", event.user_id)), self.local_time(event)
+        local = times.get(event.timestamp)
+        if local is None:
+            local = times[event.timestamp] = self.local_time(event)
+        hours = batch.key(key("bh", "hours", event.user_id))
         # Counted before this event is added: it is judged on the past.
         at = batch.record(2, "h", hours, local.hour, self.history_ttl_s)
         return lambda replies: self._judge_hours(event, local, *replies[at])

@@ -21,13 +21,14 @@ Keys (parts escaped by windows.key):
     aivmon:sec:rl:ips:<endpoint>:<minute>  HyperLogLog   rl:ipbase:<endpoint>  hash, as above
 """
 
+import functools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from redis import Redis
 
 from .base import IP, USER, Detection, Event
-from .windows import Batch, Plan, key, run_plans
+from .windows import Batch, Plan, joined, key, run_plans
 
 # KEYS: buckets and baseline hashes, each once. ARGV[1], a JSON array: alpha, bucket ttl,
 # baseline ttl, the learned minutes a flood needs, then a record per (event, counted key): bucket
@@ -166,16 +167,16 @@ class RateLimitDetector:
         one threat per flood, not one per flooding IP (every process sees the same claim)."""
         claims: dict[str, int] = {}
         for index, (event, detections) in enumerate(zip(events, found, strict=True)):
-            if any(d.kind == "ddos" for d in detections):
+            if detections and any(d.kind == "ddos" for d in detections):
                 claims.setdefault(
                     key("rl", "ddos", _endpoint(event), str(int(event.timestamp // 60))), index
                 )
-        won: set[int] = set()
-        if claims:
-            pipe = self.redis.pipeline(transaction=False)
-            for claim in claims:
-                pipe.set(claim, 1, nx=True, ex=self.bucket_ttl_s)
-            won = {index for index, ok in zip(claims.values(), pipe.execute(), strict=True) if ok}
+        if not claims:
+            return found
+        pipe = self.redis.pipeline(transaction=False)
+        for claim in claims:
+            pipe.set(claim, 1, nx=True, ex=self.bucket_ttl_s)
+        won = {index for index, ok in zip(claims.values(), pipe.execute(), strict=True) if ok}
         return [
             [d for d in detections if d.kind != "ddos" or index in won]
             for index, detections in enumerate(found)
@@ -189,10 +190,10 @@ class RateLimitDetector:
         rate = ips = None
         key_type, who = _principal(event)
         if who:
-            scope = (key_type, who, endpoint)
-            rate = self._minute(batch, key("rl", "n", *scope), key("rl", "base", *scope), minute)
+            scope = joined(key_type, who, endpoint)  # key("rl", "n", key_type, who, endpoint)
+            rate = self._minute(batch, _RATE + scope, _BASELINE + scope, minute)
         if event.source_ip:
-            buckets, baseline = key("rl", "ips", endpoint), key("rl", "ipbase", endpoint)
+            buckets, baseline = _ip_keys(endpoint)
             ips = self._minute(batch, buckets, baseline, minute, ip=event.source_ip)
         return rate, ips
 
@@ -233,6 +234,15 @@ class RateLimitDetector:
             f" ({minute.usual()}), {event.source_ip} among them"
         )
         return Detection(self.name, round(score, 3), reason, "ddos", IP, event.source_ip)
+
+
+_RATE, _BASELINE = key("rl", "n", ""), key("rl", "base", "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _ip_keys(endpoint: str) -> tuple[str, str]:
+    """An endpoint's distinct-IP buckets (less the minute) and baseline: few endpoints recur."""
+    return key("rl", "ips", endpoint), key("rl", "ipbase", endpoint)
 
 
 def _principal(event: Event) -> tuple[str, str]:

@@ -37,9 +37,15 @@ _PLAIN = re.compile(r"[\w.~/@-]*", re.ASCII)  # what quote() would leave alone a
 
 def key(*parts: str) -> str:
     """Return the key for parts, each escaped so that ':' in an IPv6 address cannot collide."""
+    return PREFIX + joined(*parts)
+
+
+def joined(*parts: str) -> str:
+    """Return parts escaped and joined as a key holds them: key(a, *parts) is
+    key(a) + ":" + joined(*parts), so that keys sharing parts can share their escaping."""
     if _PLAIN.fullmatch("".join(parts)):  # the usual case: no part needs escaping
-        return PREFIX + ":".join(parts)
-    return PREFIX + ":".join(map(_escape, parts))
+        return ":".join(parts)
+    return ":".join(map(_escape, parts))
 
 
 def _escape(part: str) -> str:
