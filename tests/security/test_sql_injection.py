@@ -1,8 +1,11 @@
 """The SQL-injection detector: normalisation, signatures, the event walk, odd input."""
 
+import re
+from itertools import islice
+
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from apps.security.detectors.base import IP, USER, Event
@@ -13,7 +16,16 @@ from apps.security.detectors.sql_injection import (
     sqli_confidence,
 )
 from apps.security.detectors.sqli.extract import MAX_JSON_STRINGS, nested_strings, nested_values
-from apps.security.detectors.sqli.lexer import lex
+from apps.security.detectors.sqli.lexer import (
+    _GLUED_KEYWORD,
+    _LONG_NUMBER,
+    _NUMBER_PLACEHOLDER,
+    _VARIABLE,
+    _VARIABLE_PLACEHOLDER,
+    WORD_KIND,
+    _replace_literals,
+    lex,
+)
 from apps.security.detectors.sqli.normalise import (
     MAX_CHARS,
     collapse_space,
@@ -22,10 +34,21 @@ from apps.security.detectors.sqli.normalise import (
     fold_unicode,
     normalise,
     strip_comments,
+    unquote_names,
     unwrap_comments,
     url_decode,
 )
-from apps.security.detectors.sqli.sample import DENSE, LONG_CHARS, sample
+from apps.security.detectors.sqli.sample import (
+    _CALL_STRENGTH,
+    DENSE,
+    LONG_CHARS,
+    MAX_ANCHORS,
+    MIN_END_STRENGTH,
+    _call_anchors,
+    anchored,
+    sample,
+)
+from apps.security.detectors.sqli.score import _evidence, _sqlish
 
 FLAGGED = 0.3
 HIGH = 0.75
@@ -467,3 +490,107 @@ def test_arbitrary_params_never_raise(value):
     found = SqlInjectionDetector().analyse([event(params={"p": value})])
 
     assert len(found) == 1
+
+
+# --- fast paths: each must give what the full path gives ----------------------------------
+
+# Words SQL knows and words that only look like them, numbers, and the punctuation the plain-text
+# prefilter lets through: the values that prefilter may wave on.
+PLAIN_WORDS = st.sampled_from(
+    [
+        *("select", "selects", "union", "or", "and", "order", "by", "drop", "backdrop", "view"),
+        *("table", "sleep", "exec", "xp_dirtree", "sp_who", "abs", "openrowset", "load", "data"),
+        *("infile", "o", "r", "1", "42", "0x1f", "0x41414141", "1e5", "x_y", "é"),
+    ]
+)
+PLAIN_GLUE = st.sampled_from(
+    [" ", "  ", ".", ",", ":", "/", "?", " ? ", "!", "-", "\n", "\t", "\x0b", "\x01", ""]
+)
+
+
+def full_evidence(value: str) -> float:
+    """The confidence of the whole path for one value as it stands, no prefilter before it."""
+    canonical = fold_unicode(decode(value))
+    text = collapse_space(unquote_names(unwrap_comments(canonical)))
+    return _evidence(canonical, text, sample(text))[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(PLAIN_WORDS, PLAIN_GLUE), max_size=60))
+def test_a_value_the_plain_text_prefilter_waves_on_scores_nothing_on_the_full_path(pieces):
+    value = "".join(word + glue for word, glue in pieces)
+    assume(not _sqlish(fold_unicode(decode(value))))
+
+    assert full_evidence(value) < FLAGGED
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("0123456789.abefgosux @-' \ue000é٣１")),
+        max_size=60,
+    )
+)
+def test_the_lexer_replaces_literals_as_if_it_ran_every_pattern(text):
+    glued = _GLUED_KEYWORD.sub(r"\g<0> ", text)
+    numbers = _LONG_NUMBER.sub(f" {_NUMBER_PLACEHOLDER} ", glued)
+    everything = _VARIABLE.sub(f" {_VARIABLE_PLACEHOLDER} ", numbers)
+
+    assert _replace_literals(text) == everything
+
+
+def call_anchors_one_by_one(text: str) -> list[tuple[int, int]]:
+    """The call anchors of `text`, each callee found by its own search back from its `(`."""
+    found = []
+    for match in islice(re.finditer(r"\((?<=[\w$]\()", text), MAX_ANCHORS):
+        callee = re.compile(r"[\w$]+$").search(text, max(match.start() - 24, 0), match.start())
+        strength = _CALL_STRENGTH.get(WORD_KIND.get(callee.group(), ""), 0)
+        if strength:
+            found.append((match.start(), strength))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "sleep",
+                "concat",
+                "ascii",
+                "count",
+                "x",
+                "a_very_long_name_that_ends_in_sleep",
+                "(",
+                "((",
+                " (",
+                " ",
+                "$",
+                "1",
+                "é",
+                ")",
+            ]
+        ),
+        max_size=40,
+    )
+)
+def test_calls_are_found_as_if_each_callee_were_searched_for_on_its_own(pieces):
+    text = "".join(pieces)
+
+    assert _call_anchors(text) == call_anchors_one_by_one(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("'\";=()@-0x unionselct")),
+        min_size=LONG_CHARS + 1,
+        max_size=2 * LONG_CHARS,
+    )
+)
+def test_a_long_text_without_an_anchor_at_its_ends_yields_an_empty_sample(text):
+    assert sample(text) == "" or anchored(text)
+
+
+def test_every_dense_threshold_is_above_what_the_ends_of_a_value_need():
+    assert all(LONG_CHARS * each > MIN_END_STRENGTH for _, each in DENSE)

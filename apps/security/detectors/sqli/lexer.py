@@ -76,24 +76,32 @@ _GLUED_KEYWORD = re.compile(
     r"[\d.](?=(?:union|or|and|xor|div|from|like|limit|order|group|having|select|into|not"
     r"|where)\b)"
 )
-# Each ASCII character as a digit (0), a lower-case letter that starts a glued keyword (k),
-# another lower-case letter (a), a dot, or nothing of interest (a space): one bytes.translate,
-# then substring tests, tell in C what _RARE_NUMBER and _GLUED_KEYWORD would find at all.
+# Each ASCII character as a digit (0), a dot, `x` (a hex prefix, or xor), `b` or `e` (a binary
+# prefix or an exponent: L), another letter that starts a glued keyword (k), another lower-case
+# letter (a), or nothing of interest (a space): one bytes.translate, then substring tests, tell
+# in C whether _LONG_NUMBER and _GLUED_KEYWORD could find anything at all.
 _SHAPE = bytes(
     ord(
         "0"
         if "0" <= char <= "9"
-        else "k"
-        if char in "uoaxdflghsinw"
-        else "a"
-        if "a" <= char <= "z"
         else "."
         if char == "."
+        else "X"
+        if char == "x"
+        else "L"
+        if char in "be"
+        else "k"
+        if char in "uoadflghsinw"
+        else "a"
+        if "a" <= char <= "z"
         else " "
     )
     for char in map(chr, range(256))
 )
-_RARE_SHAPES = (b"00000", b"0a", b"0k", b"0.", b".0")
+# What each match of _LONG_NUMBER starts with: 0x, 0b, 1e5, 1., .5, or five digits in a row.
+_LONG_SHAPES = (b"00000", b"0X", b"0L", b"0.", b".0")
+_GLUED_SHAPES = (b"0X", b"0k", b".X", b".k")  # a digit or dot, then a keyword's first letter
+_NON_ASCII_DIGIT = re.compile(r"[^\x00-\x7f](?<=\d)")  # \d of a str pattern is any decimal
 _VARIABLE = re.compile(r"@(?<![\w@$]@)@?[a-z_][\w$]*(?:\.[\w$]+)*")
 # A dash or hash comment that opens with a space and a word is text ("-- see below",
 # "# Heading"), and so is a hash before a digit ("#262"); they get their own placeholders.
@@ -214,15 +222,19 @@ def _hash_mark(match: re.Match[str]) -> str:
 
 def _replace_literals(text: str) -> str:
     """Replace long numbers (and split keywords glued to them) and @variables."""
-    if text.isascii():
-        shape = text.encode().translate(_SHAPE)
-        rare = any(map(shape.__contains__, _RARE_SHAPES))
-        glue = rare and (b"0k" in shape or b".k" in shape)
+    if text.isascii() or not _NON_ASCII_DIGIT.search(text):
+        # Other characters than ASCII (the operator placeholders, accented letters) are
+        # neither digits nor the ASCII letters and dots the patterns ask for: a '?' will do.
+        shape = text.encode("ascii", "replace").translate(_SHAPE)
+        long = any(map(shape.__contains__, _LONG_SHAPES))
+        glue = any(map(shape.__contains__, _GLUED_SHAPES))
     else:
-        rare = glue = bool(_RARE_NUMBER.search(text))
-    if rare:
-        if glue:
-            text = _GLUED_KEYWORD.sub(r"\g<0> ", text)
+        long = glue = bool(_RARE_NUMBER.search(text))
+    # Splitting a glued keyword off only inserts spaces: it never makes a long number where
+    # the shapes saw none.
+    if glue:
+        text = _GLUED_KEYWORD.sub(r"\g<0> ", text)
+    if long:
         text = _LONG_NUMBER.sub(f" {_NUMBER_PLACEHOLDER} ", text)
     if "@" in text:
         text = _VARIABLE.sub(f" {_VARIABLE_PLACEHOLDER} ", text)

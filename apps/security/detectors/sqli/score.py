@@ -12,7 +12,7 @@ from itertools import compress
 
 from .extract import nested_strings
 from .grammar import KINDS, Context, contexts, mark
-from .lexer import WORD_KIND, lex
+from .lexer import _GLUED_KEYWORD, WORD_KIND, lex
 from .normalise import (
     MAX_CHARS,
     collapse_space,
@@ -45,7 +45,10 @@ def _by_first_kind(scope: str) -> dict[str, tuple[Signature, ...]]:
 _SIGNATURES = {"as-is": _by_first_kind("as-is"), "quote": _by_first_kind("quote")}
 
 # Cheap gate: a value of plain words none of which SQL knows cannot match any signature.
-_SPECIAL = re.compile(r"[^\w\s.,:/?!-]")  # and `--`, `::`
+# (`!` is SQL's NOT and ` ? ` a PostgreSQL operator: neither is plain.)
+_SPECIAL = re.compile(r"[^\w\s.,:/?-]")  # and `--`, `::`, ` ? `
+_SPACE = r"[\x00-\x09\x0b-\x1f\x7f\s]"  # what collapse_space may make a plain space of
+_QUESTION_OPERATOR = re.compile(rf"\?(?<={_SPACE}\?)(?={_SPACE})")
 _PLAIN_BYTES = bytes(  # the same for ASCII text, as the bytes to delete: ten times faster
     code for code in range(128) if not _SPECIAL.match(chr(code))
 )
@@ -87,7 +90,7 @@ def _complete(marked: str, match: re.Match[str]) -> bool:
 
 def _sqlish(text: str) -> bool:
     """Whether `text` holds a character or a word that some signature needs."""
-    if "--" in text or "::" in text:
+    if "--" in text or "::" in text or ("?" in text and _QUESTION_OPERATOR.search(text)):
         return True
     if text.isascii():
         if text.encode().translate(None, _PLAIN_BYTES):  # what is left is special
@@ -98,7 +101,15 @@ def _sqlish(text: str) -> bool:
         return True
     if "open" in text and _SYSTEM_OPEN.search(text):
         return True
-    return not WORD_KIND.keys().isdisjoint(_WORD.findall(text))
+    if "infile" in text:  # LOAD DATA INFILE: none of its words is one the lexer knows
+        return True
+    if not text.isprintable() and _ODD_SEPARATOR.search(text):
+        return True  # control characters between words: evasion, which adds up with the rest
+    if not WORD_KIND.keys().isdisjoint(_WORD.findall(text)):
+        return True
+    # The lexer splits a keyword off a number it is glued to (1e5union): a word that _WORD,
+    # starting at the exponent's or the hex number's letter, does not see.
+    return bool(_GLUED_KEYWORD.search(text))
 
 
 def _evasive(canonical: str, text: str, kinds: str) -> bool:
@@ -259,9 +270,11 @@ def _analyse(value: str, gated: bool = False) -> tuple[float, str]:
     if not _sqlish(canonical):
         return _NOTHING
     text = collapse_space(unquote_names(unwrap_comments(canonical)))
-    if gated and len(text) > GATED_FROM_CHARS and not anchored(text):
+    if gated and GATED_FROM_CHARS < len(text) <= LONG_CHARS and not anchored(text):
         return _NOTHING
-    sampled = sample(text)
+    sampled = sample(text)  # a long text is gated by the anchors it is sampled by
+    if not sampled:
+        return _NOTHING  # nothing to lex: no token signature, no text signature can match
     if sampled is text and len(text) > LONG_CHARS:
         # A long text dense with SQL is analysed whole, but its head often decides already.
         head = _evidence(canonical, text[:LONG_CHARS], text[:LONG_CHARS])

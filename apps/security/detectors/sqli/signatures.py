@@ -242,24 +242,31 @@ TEXT_SIGNATURES = (
         r"|double precision|regclass)\b",
         fragments=("::",),
     ),
-    _text("system procedure", 0.5, r"xp_[a-z]{4}", fragments=("xp_",)),
-    _text("system procedure", 0.5, r"sp_[a-z]{4}", fragments=("sp_",)),
-    _text("system procedure", 0.5, r"utl_(?:http|inaddr|file)\b", fragments=("utl_",)),
-    _text("system procedure", 0.5, r"dbms_[a-z]", fragments=("dbms_",)),
-    _text("system procedure", 0.5, r"open(?:rowset|datasource|query)\b", fragments=("open",)),
+    # A name starts where no other word character stands before it, as the prefilter of
+    # `score` (which waves on plain words SQL does not know) assumes: backdrop is no drop.
+    _text("system procedure", 0.5, r"xp_(?<!\wxp_)[a-z]{4}", fragments=("xp_",)),
+    _text("system procedure", 0.5, r"sp_(?<!\wsp_)[a-z]{4}", fragments=("sp_",)),
+    _text("system procedure", 0.5, r"utl_(?<!\wutl_)(?:http|inaddr|file)\b", fragments=("utl_",)),
+    _text("system procedure", 0.5, r"dbms_(?<!\wdbms_)[a-z]", fragments=("dbms_",)),
+    _text(
+        "system procedure",
+        0.5,
+        r"open(?<!\wopen)(?:rowset|datasource|query)\b",
+        fragments=("open",),
+    ),
     *(
         _text("DDL/DML statement", 0.55, pattern, fragments=(fragment,))
         for fragment, pattern in (
-            ("drop ", rf"drop {_DDL_OBJECT}"),
-            ("truncate ", rf"truncate {_DDL_OBJECT}"),
-            ("alter ", rf"alter {_DDL_OBJECT}"),
-            ("create ", rf"create {_DDL_OBJECT}"),
+            ("drop ", rf"drop(?<!\wdrop) {_DDL_OBJECT}"),
+            ("truncate ", rf"truncate(?<!\wtruncate) {_DDL_OBJECT}"),
+            ("alter ", rf"alter(?<!\walter) {_DDL_OBJECT}"),
+            ("create ", rf"create(?<!\wcreate) {_DDL_OBJECT}"),
             ("set @", r"set @@?\w"),
             ("delete ", r"delete from \S+ where\b"),
             ("insert ", r"insert into \S+ ?(?:\(|values|select)"),
             ("update ", r"update \S+ set \S+ ?="),
             ("declare ", r"declare @"),
-            ("exec", r"exec(?<![.\w]exec)(?:ute)? ?(?:\(|@|master\.|xp_|sp_)"),
+            ("exec", r"exec(?<![.\w]exec)(?:ute)?(?: ?[(@]| (?:master\.|xp_|sp_))"),
         )
     ),
 )
