@@ -1,5 +1,6 @@
 """The traces page without a browser: search filters, the waterfall, 404s, the query count."""
 
+import re
 import time
 
 import pytest
@@ -175,3 +176,18 @@ def test_the_waterfall_issues_a_fixed_number_of_queries(viewer_client):
         viewer_client, f"/ui/traces/{big}/"
     )
     assert queries_for(viewer_client, f"/ui/traces/{big}/") <= 5
+
+
+def test_older_pages_follow_the_cursor_without_gaps_or_repeats(viewer_client):
+    for n in range(1, 56):
+        seed_trace(n, ago_s=1000 - n)
+
+    first = viewer_client.get("/ui/traces/").content.decode()
+    older = re.search(r'href="\?([^"]*)" rel="next"', first)
+    assert older is not None
+    second = viewer_client.get("/ui/traces/?" + older[1].replace("&amp;", "&")).content.decode()
+
+    shown = [n for page in (first, second) for n in range(1, 56) if f"GET /orders/{n}<" in page]
+    assert sorted(shown) == list(range(1, 56))
+    assert 'rel="next"' not in second
+    assert ">Newest</a>" in second

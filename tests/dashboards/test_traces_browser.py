@@ -10,6 +10,8 @@ from tests.dashboards.test_traces import seed_trace
 
 pytestmark = pytest.mark.browser
 
+LIVE_WAIT_MS = 16_000  # one 10 s refresh and a slow shared machine
+
 
 def test_viewer_searches_traces_and_opens_a_waterfall(signed_in):
     for n in range(1, 6):
@@ -23,6 +25,12 @@ def test_viewer_searches_traces_and_opens_a_waterfall(signed_in):
     expect(page.locator("[data-api]")).to_have_count(0)  # nothing to operate here
     screenshot(page, "traces")
     assert no_horizontal_overflow(page)
+
+    # The results refresh themselves (every 10 s while Live is on).
+    seed_trace(6, ago_s=5, ms=30)
+    expect(page.locator("[aria-labelledby=results-heading] tbody tr")).to_have_count(
+        6, timeout=LIVE_WAIT_MS
+    )
 
     # Labelled controls, reachable with the keyboard, in order.
     page.get_by_label("Service").focus()

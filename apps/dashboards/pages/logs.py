@@ -9,7 +9,15 @@ from rest_framework.exceptions import ValidationError
 
 from apps.dashboards.access import viewer_page
 from apps.dashboards.pages import PageEntry
-from apps.dashboards.pages.traces import RANGES, chart_source, error_text, range_seconds, with_range
+from apps.dashboards.pages.traces import (
+    RANGES,
+    chart_source,
+    error_text,
+    range_seconds,
+    with_cursor,
+    with_range,
+    without,
+)
 from apps.dashboards.queries import logs as queries
 from apps.logs.api.params import log_query
 
@@ -30,12 +38,6 @@ def _filters_only(params: QueryDict) -> str:
     return kept.urlencode()
 
 
-def _with_cursor(params: QueryDict, cursor: str) -> str:
-    paged = params.copy()
-    paged["before"] = cursor
-    return f"?{paged.urlencode()}"
-
-
 @viewer_page
 def logs(request: HttpRequest) -> HttpResponse:
     """Matching log records, newest first, with counts by severity over time and a tail."""
@@ -51,6 +53,7 @@ def logs(request: HttpRequest) -> HttpResponse:
         "chart_range_s": 0 if explicit else range_s or ALL_TIME_CHART_S,
         "any_logs": queries.logs_exist(),
         "paged": before is not None,
+        "newest_url": "?" + without(request.GET, "before"),
         "tail_url": f"{reverse('dashboards:logs-tail')}?{_filters_only(request.GET)}",
     }
     try:
@@ -63,7 +66,7 @@ def logs(request: HttpRequest) -> HttpResponse:
         context["after_id"] = queries.latest_id()
         page = queries.log_page(query=query, before=before)
         context["rows"] = page.rows
-        context["older_url"] = _with_cursor(request.GET, page.older) if page.older else None
+        context["older_url"] = with_cursor(request.GET, page.older) if page.older else None
     return render(request, "dashboards/logs.html", context)
 
 

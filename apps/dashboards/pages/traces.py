@@ -49,6 +49,20 @@ def with_range(params: QueryDict, range_s: int) -> QueryDict:
     return bounded
 
 
+def with_cursor(params: QueryDict, cursor: str) -> str:
+    """Return the query string of the next, older page."""
+    paged = params.copy()
+    paged["before"] = cursor
+    return f"?{paged.urlencode()}"
+
+
+def without(params: QueryDict, key: str) -> str:
+    """Return the query string without `key`."""
+    kept = params.copy()
+    kept.pop(key, None)
+    return kept.urlencode()
+
+
 def error_text(error: ValidationError) -> str:
     """Return a 400's messages as one line: `parameter: message; …`."""
     detail: Any = error.detail
@@ -74,9 +88,12 @@ def traces(request: HttpRequest) -> HttpResponse:
     """Trace search, newest first, with a duration chart of the matching traces."""
     range_value, range_s = range_seconds(request.GET)
     explicit = bool(request.GET.get("start") or request.GET.get("end"))
+    before = queries.parse_cursor(request.GET.get("before"))
     context: dict[str, Any] = {
         "ranges": RANGES,
         "range": range_value,
+        "paged": before is not None,
+        "newest_url": "?" + without(request.GET, "before"),
         "statuses": SPAN_STATUSES,
         "values": request.GET,
         "chart_src": chart_source(request.GET, FILTERS, "/api/v1/traces", limit=CHART_POINTS),
@@ -88,7 +105,10 @@ def traces(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         context["error"] = error_text(error)
         return render(request, "dashboards/traces.html", context, status=400)
-    context["results"] = queries.trace_search(query=query) if context["any_traces"] else []
+    if context["any_traces"]:
+        page = queries.trace_search(query=query, before=before)
+        context["results"] = page.rows
+        context["older_url"] = with_cursor(request.GET, page.older) if page.older else None
     context["shown_max"] = queries.TRACES_SHOWN
     return render(request, "dashboards/traces.html", context)
 

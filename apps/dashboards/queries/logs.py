@@ -96,8 +96,11 @@ def severity_counts(*, query: LogQuery, step_s: int) -> list[dict[str, Any]]:
     """Return one line per severity band found: [[bucket start in epoch s, records], …] for every
     bucket from the query's start to its end (both required), 0 where none."""
     step_ns = step_s * 1_000_000_000
-    bucket = ExpressionWrapper(F("ts_ns") / Value(step_ns), output_field=BigIntegerField())
-    band = ExpressionWrapper((F("severity_number") + 3) / Value(4), output_field=IntegerField())
+    # Integer operands both sides: integer division on SQLite and PostgreSQL alike.
+    step = Value(step_ns, output_field=BigIntegerField())
+    bucket = ExpressionWrapper(F("ts_ns") / step, output_field=BigIntegerField())
+    four = Value(4, output_field=IntegerField())
+    band = ExpressionWrapper((F("severity_number") + 3) / four, output_field=IntegerField())
     counts = (
         selectors.log_record_list(**query.as_kwargs())
         .order_by()

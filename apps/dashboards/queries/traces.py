@@ -1,7 +1,10 @@
 """Reads for the traces page: matching trace summaries, and one trace as waterfall rows."""
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+from django.db.models import Q
 
 from apps.traces import selectors
 from apps.traces.api.params import TraceQuery
@@ -9,6 +12,7 @@ from apps.traces.constants import ERROR_STATUSES
 from apps.traces.models import TraceSummary
 
 TRACES_SHOWN = 50
+_CURSOR = re.compile(r"([0-9]{1,19})-([0-9a-f]{32})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,22 +27,45 @@ class TraceRow:
     other_services: int  # services in the trace besides the root's
 
 
-def trace_search(*, query: TraceQuery, limit: int = TRACES_SHOWN) -> list[TraceRow]:
-    """Return the newest `limit` summaries of the traces matching `query`."""
-    summaries = selectors.trace_summary_list(**query.as_kwargs())[:limit]
-    return [
-        TraceRow(
-            trace_id=summary.trace_id,
-            root_service=summary.root_service,
-            root_name=summary.root_name,
-            start_s=summary.start_ns / 1e9,
-            duration_ms=summary.duration_ms,
-            span_count=summary.span_count,
-            error_count=summary.error_count,
-            other_services=len(set(summary.services) - {summary.root_service}),
+@dataclass(frozen=True, slots=True)
+class TracePage:
+    rows: list[TraceRow]
+    older: str | None  # the cursor of the next, older page; None on the last one
+
+
+def parse_cursor(raw: str | None) -> tuple[int, str] | None:
+    """Return (start_ns, trace_id) from an `older` cursor, or None when absent or malformed."""
+    match = _CURSOR.fullmatch(raw or "")
+    return (int(match[1]), match[2]) if match else None
+
+
+def trace_search(
+    *, query: TraceQuery, before: tuple[int, str] | None = None, limit: int = TRACES_SHOWN
+) -> TracePage:
+    """Return the newest `limit` matching traces that started before the cursor `before`."""
+    summaries = selectors.trace_summary_list(**query.as_kwargs())
+    if before is not None:
+        start_ns, trace_id = before
+        summaries = summaries.filter(
+            Q(start_ns__lt=start_ns) | Q(start_ns=start_ns, trace_id__lt=trace_id)
         )
-        for summary in summaries
-    ]
+    found = list(summaries[: limit + 1])
+    last = found[limit - 1] if len(found) > limit else None
+    older = f"{last.start_ns}-{last.trace_id}" if last else None
+    return TracePage([_trace_row(summary) for summary in found[:limit]], older)
+
+
+def _trace_row(summary: TraceSummary) -> TraceRow:
+    return TraceRow(
+        trace_id=summary.trace_id,
+        root_service=summary.root_service,
+        root_name=summary.root_name,
+        start_s=summary.start_ns / 1e9,
+        duration_ms=summary.duration_ms,
+        span_count=summary.span_count,
+        error_count=summary.error_count,
+        other_services=len(set(summary.services) - {summary.root_service}),
+    )
 
 
 def traces_exist() -> bool:
