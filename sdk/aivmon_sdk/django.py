@@ -70,8 +70,9 @@ class Middleware:
             "http_request_duration_seconds", "HTTP request duration", "s", DURATION_BUCKETS_S
         )
         self.propagator = TraceContextTextMapPropagator()
-        user_login_failed.connect(self._login_failed, dispatch_uid="aivmon_sdk.login_failed")
-        user_logged_in.connect(self._logged_in, dispatch_uid="aivmon_sdk.logged_in")
+        # Plain functions, held strongly: a bound method would go with this instance.
+        user_login_failed.connect(_login_failed, weak=False, dispatch_uid="aivmon_sdk.login_failed")
+        user_logged_in.connect(_logged_in, weak=False, dispatch_uid="aivmon_sdk.logged_in")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = perf_counter()
@@ -106,7 +107,7 @@ class Middleware:
     def _report(self, request: HttpRequest, response: HttpResponse, route: str) -> None:
         base = {
             "user_id": _user_id(request),
-            "source_ip": self._client_ip(request),
+            "source_ip": _client_ip(request, self.options),
             "endpoint": route,
             "method": request.method,
             "user_agent": request.headers.get("User-Agent", "")[:512],
@@ -137,36 +138,42 @@ class Middleware:
                 params[key[:128]] = MASK if secret else str(source.get(key, ""))[:width]
         return params
 
-    def _client_ip(self, request: HttpRequest) -> str | None:
-        header = self.options["client_ip_header"]
-        if header and request.META.get(header):
-            return request.META[header].split(",")[0].strip()
-        return request.META.get("REMOTE_ADDR") or None
 
-    def _login_failed(
-        self, sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **_: Any
-    ) -> None:
-        username = credentials.get("username") or credentials.get("email") or ""
-        self.obs.security_event(
-            "auth_failure",
-            user_id=str(username)[:150] or None,
-            **self._request_fields(request),
-        )
+def _client_ip(request: HttpRequest, options: dict[str, Any]) -> str | None:
+    header = options["client_ip_header"]
+    if header and request.META.get(header):
+        return request.META[header].split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR") or None
 
-    def _logged_in(self, sender: Any, request: HttpRequest | None, user: Any, **_: Any) -> None:
-        self.obs.security_event(
-            "auth_success", user_id=str(user.get_username()), **self._request_fields(request)
-        )
 
-    def _request_fields(self, request: HttpRequest | None) -> dict[str, Any]:
-        if request is None:
-            return {}
-        return {
-            "source_ip": self._client_ip(request),
-            "endpoint": _route(request),
-            "method": request.method,
-            "user_agent": request.headers.get("User-Agent", "")[:512],
-        }
+def _login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **_: Any
+) -> None:
+    """django.contrib.auth's user_login_failed → an auth_failure event."""
+    obs, options = _configured()
+    username = credentials.get("username") or credentials.get("email") or ""
+    obs.security_event(
+        "auth_failure", user_id=str(username)[:150] or None, **_request_fields(request, options)
+    )
+
+
+def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **_: Any) -> None:
+    """django.contrib.auth's user_logged_in → an auth_success event."""
+    obs, options = _configured()
+    obs.security_event(
+        "auth_success", user_id=str(user.get_username()), **_request_fields(request, options)
+    )
+
+
+def _request_fields(request: HttpRequest | None, options: dict[str, Any]) -> dict[str, Any]:
+    if request is None:
+        return {}
+    return {
+        "source_ip": _client_ip(request, options),
+        "endpoint": _route(request),
+        "method": request.method,
+        "user_agent": request.headers.get("User-Agent", "")[:512],
+    }
 
 
 def _route(request: HttpRequest) -> str:
