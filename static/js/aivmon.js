@@ -289,6 +289,8 @@
     initCharts: initCharts, refreshCharts: refreshCharts, labelOf: labelOf, api: apiSend,
     refresh: refreshLive,
   };
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  // Deferred page scripts run after this one and before DOMContentLoaded: waiting for it lets
+  // them register their chart adapters first.
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start);
 })();
