@@ -44,7 +44,18 @@ def default_spool_path(service_name: str, endpoint: str) -> Path:
 
 
 class ObservabilitySystem:
-    """Everything a service needs to report to aivmon; create one per process."""
+    """Everything a service needs to report to aivmon; create one per process.
+
+    `endpoint` is aivmon's base URL (OTLP goes to `<endpoint>/otlp/v1/…`, security events to
+    `<endpoint>/api/v1/ingest/security-events`); `api_key` needs the ingest scope.
+    `flush_interval` (s) is the metric export interval and the longest that spans and logs
+    wait (at most 5 s). Spans and logs queue in memory up to `max_queue_size` each (past it
+    the newest are dropped, as OpenTelemetry does); security events up to
+    `security_max_buffered` (past it the oldest). What aivmon cannot take waits in the spool
+    at `spool_path`, at most `spool_max_bytes`. `export_timeout_s` bounds one attempt.
+    `set_global` makes these the OpenTelemetry API's global providers; `install_exit_handlers`
+    flushes at exit and on SIGTERM.
+    """
 
     def __init__(
         self,
