@@ -33,11 +33,12 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.security_sqli
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.health
+	$(BIN)/python -m bench.sdk
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy apps aivmon
+	$(BIN)/mypy apps aivmon sdk
 
 clean:
 	rm -rf $(VENV) var/staticfiles var/prometheus var/test_*

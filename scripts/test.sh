@@ -10,7 +10,7 @@ ruff check .
 ruff format --check .
 
 echo "== mypy"
-mypy apps aivmon
+mypy apps aivmon sdk
 
 echo "== migrations are up to date"
 DJANGO_SETTINGS_MODULE=aivmon.settings.test python manage.py makemigrations --check --dry-run
