@@ -5,16 +5,17 @@ Runs are found from the trace summaries of the range (indexed by start) whose ro
 up by its unique (trace_id, span_id), has the attribute: one statement with a LIMIT.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import islice
 
-from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.db.models.fields.json import KeyTextTransform
 
+from apps.metrics import selectors as metric_selectors
 from apps.metrics.constants import MetricType, Temporality
 from apps.metrics.models import HistogramPoint, Series
-from apps.metrics.points import stored_points_sql
+from apps.metrics.sources import source_for
 from apps.traces.constants import ERROR_STATUSES
 from apps.traces.models import Span, TraceSummary
 
@@ -27,6 +28,7 @@ MAX_METRICS = 8
 MAX_BUCKETS = 40
 MAX_HISTOGRAM_SERIES = 200
 MAX_DELTA_POINTS = 2_000
+MAX_RAW_SAMPLES = 100_000
 NS_PER_MS = 1_000_000
 
 
@@ -190,14 +192,14 @@ def histogram_buckets(*, name: str, start_ms: int, end_ms: int) -> list[tuple[st
 
 
 def _raw_observation_counts(name: str, start_ms: int, end_ms: int) -> list[tuple[float, int]]:
-    """Count single observations (native ingest) by value, in SQL over the stored points."""
-    series = Series.objects.filter(name=name, type=MetricType.HISTOGRAM).values("id")
-    series_sql, series_params = series.query.sql_with_params()
-    stored, params = stored_points_sql(series_sql, series_params, start_ms, end_ms)
-    sql = f"SELECT value, COUNT(*) FROM {stored} p GROUP BY value ORDER BY value LIMIT %s"  # noqa: S608 - fixed fragments, values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, MAX_BUCKETS])
-        return list(cursor.fetchall())
+    """Count single observations (native ingest) by value, reading at most MAX_RAW_SAMPLES
+    through the metrics app's point sources (ranges read from rollups keep no single values)."""
+    series = Series.objects.filter(name=name, type=MetricType.HISTOGRAM)
+    window = metric_selectors.metric_window(start_s=start_ms / 1000, end_s=end_ms / 1000)
+    source = source_for(window)
+    samples = islice(source.samples(series, source.window), MAX_RAW_SAMPLES)
+    counted = Counter(value for _series_id, _ts_ms, value in samples)
+    return sorted(counted.items())[:MAX_BUCKETS]
 
 
 def _bound(bound: float) -> str:
