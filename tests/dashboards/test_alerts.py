@@ -138,3 +138,19 @@ def test_an_operator_silences_by_label_and_expires_the_silence(signed_in):
     silences.first.get_by_role("button", name="Expire").click()
 
     expect(page.locator("#silences-live tbody tr")).to_have_count(0)
+
+
+def test_an_operator_acknowledges_with_the_keyboard_alone(signed_in):
+    alert = seed_alerts(firing=1)[0]
+    page = signed_in("operator")
+    page.goto("/ui/alerts/")
+    expect(page.locator(f"#alert-{alert.pk}")).to_be_visible()
+
+    for _ in range(40):  # Tab through the header and the table to the button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Acknowledge":
+            break
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#action-status")).to_have_text(f"Alert #{alert.pk} acknowledged")
+    expect(page.locator(f"#alert-{alert.pk} .badge-acknowledged")).to_be_visible()
