@@ -6,7 +6,11 @@ from typing import NamedTuple
 class Example(NamedTuple):
     title: str
     hint: str
-    code: str
+    code: str  # may hold %(start)d and %(end)d: epoch seconds a minute ago and now
+
+    def at(self, now: float) -> "Example":
+        """The example with its times set around `now`, so that pasted data shows at once."""
+        return self._replace(code=self.code % {"start": int(now) - 60, "end": int(now)})
 
 
 _CURL = 'curl -X POST http://127.0.0.1:8000{path} \\\n  -H "Authorization: Bearer $AIVMON_KEY" -H "Content-Type: application/json" \\\n  -d \'{body}\''  # noqa: E501
@@ -28,8 +32,8 @@ EXAMPLES: dict[str, Example] = {
         _CURL.format(
             path="/api/v1/ingest/spans",
             body='{"service": "api", "spans": [{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", '
-            '"span_id": "00f067aa0ba902b7", "name": "GET /login", "start_time": 1764200000.0, '
-            '"end_time": 1764200000.25}]}',
+            '"span_id": "00f067aa0ba902b7", "name": "GET /login", "start_time": %(start)d.0, '
+            '"end_time": %(end)d.25}]}',
         ),
     ),
     "logs": Example(
@@ -80,8 +84,8 @@ EXAMPLES: dict[str, Example] = {
         _CURL.format(
             path="/api/v1/ingest/spans",
             body='{"service": "forge", "spans": [{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", '
-            '"span_id": "00f067aa0ba902b7", "name": "pipeline", "start_time": 1764200000.0, '
-            '"end_time": 1764200030.0, "attributes": {"pipeline.name": "train"}}]}',
+            '"span_id": "00f067aa0ba902b7", "name": "pipeline", "start_time": %(start)d.0, '
+            '"end_time": %(end)d.0, "attributes": {"pipeline.name": "train"}}]}',
         ),
     ),
 }

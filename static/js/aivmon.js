@@ -109,6 +109,12 @@
     }
   }
 
+  // Wide enough for the longest tick label (about 7 px a character at 12 px).
+  function valueAxisSize(u, values) {
+    var longest = (values || []).reduce(function (n, v) { return Math.max(n, String(v).length); }, 0);
+    return Math.max(40, longest * 7 + 18);
+  }
+
   function render(el, lines) {
     var entry = charts.get(el) || {};
     if (entry.plot) { entry.plot.destroy(); }
@@ -128,7 +134,8 @@
     var axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     var series = [{}].concat(lines.map(function (line, i) {
       var color = line.color || PALETTE[i % PALETTE.length];
-      var s = { label: line.label, stroke: color, width: 1.5, spanGaps: false,
+      // Lines of one chart rarely share every timestamp: bridge the gaps alignment leaves.
+      var s = { label: line.label, stroke: color, width: 1.5, spanGaps: true,
                 value: function (u, v) { return v == null ? "—" : (+v.toPrecision(4)) + unit; } };
       if (bars) {
         s.fill = color; s.paths = uPlot.paths.bars({ size: [0.7, 60] }); s.points = { show: false };
@@ -139,7 +146,7 @@
       width: Math.max(el.clientWidth, 200),
       height: parseInt(el.dataset.height || "220", 10),
       series: series,
-      axes: [axis, Object.assign({ size: 60,
+      axes: [axis, Object.assign({ size: valueAxisSize,
         values: function (u, ticks) { return ticks.map(function (v) { return (+v.toPrecision(3)) + unit; }); } }, axis)],
       legend: { show: lines.length <= 12 },
       cursor: { drag: { x: true, y: false } },

@@ -105,6 +105,31 @@ def test_operators_silence_by_label_and_end_the_silence(operator_client, firing)
     assert Silence.objects.get().expired_at is not None
 
 
+def test_silence_times_may_be_epoch_seconds_as_everywhere_else(operator_client):
+    ends = timezone.now().timestamp() + 3600
+
+    made = _post(
+        operator_client,
+        "/api/v1/silences",
+        {"matchers": [{"label": "host", "op": "=", "value": "a"}], "ends_at": ends},
+    )
+
+    assert made.status_code == 201, made.content
+    assert abs(Silence.objects.get().ends_at.timestamp() - ends) < 0.001
+
+
+@pytest.mark.parametrize("ends_at", [True, "soon", 1e300, -1e300])
+def test_silence_times_that_are_no_time_are_a_400(operator_client, ends_at):
+    matchers = [{"label": "host", "op": "=", "value": "a"}]
+
+    response = _post(
+        operator_client, "/api/v1/silences", {"matchers": matchers, "ends_at": ends_at}
+    )
+
+    assert response.status_code == 400
+    assert "ends_at" in response.json()["error"]["details"]
+
+
 @pytest.mark.parametrize(
     "matchers",
     [

@@ -14,7 +14,7 @@ from apps.alerts.models import (
     EscalationPolicy,
     Silence,
 )
-from apps.core.fields import SeverityField
+from apps.core.fields import MomentField, SeverityField
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -143,8 +143,8 @@ class ChannelSerializer(serializers.ModelSerializer):
 
 class SilenceSerializer(serializers.ModelSerializer):
     matchers = serializers.ListField(child=serializers.DictField(), max_length=32)
-    starts_at = serializers.DateTimeField(required=False)
-    ends_at = serializers.DateTimeField()
+    starts_at = MomentField(required=False)
+    ends_at = MomentField()
 
     class Meta:
         model = Silence

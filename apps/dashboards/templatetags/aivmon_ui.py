@@ -1,5 +1,6 @@
 """Template helpers shared by every page: local times, charts, empty states, badges."""
 
+import time
 from datetime import UTC, datetime
 
 from django import template
@@ -35,7 +36,7 @@ def when(value, empty: str = "—"):
 @register.inclusion_tag("dashboards/_empty.html")
 def empty_state(kind: str):
     """What to send to see data on this page, with a copy-paste example."""
-    return {"example": EXAMPLES[kind], "kind": kind}
+    return {"example": EXAMPLES[kind].at(time.time()), "kind": kind}
 
 
 @register.inclusion_tag("dashboards/_chart.html")
