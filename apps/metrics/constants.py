@@ -73,3 +73,15 @@ HOURLY_QUERY_MAX_RANGE_MS = 30 * DAY_MS
 # values (gauges, raw histogram observations) can be answered from them: 8 buckets per power
 # of two, as Prometheus' native histograms (schema 3), so an answer is within ~9 % of the value.
 SKETCH_BUCKETS_PER_OCTAVE = 8
+
+
+# --- the point head (apps/metrics/points.py) -------------------------------------------------
+
+# A point stays in the head at least this long: live points arrive later than their timestamp
+# by up to about this much and still append there (a later one is written to Point directly).
+HEAD_SETTLE_MS = 1_000
+# Compaction runs once the head holds this much settled time (the default of the setting
+# AIVMON_METRICS_HEAD_COMPACT_EVERY_MS); it moves at most about this many
+# points in one transaction (the write lock is held meanwhile), the next run moves on.
+HEAD_COMPACT_EVERY_MS = 1_000
+HEAD_COMPACT_MAX_ROWS = 20_000

@@ -63,6 +63,36 @@ class Point(models.Model):
         ]
 
 
+class PointHead(models.Model):
+    """The newest points, in time order: where ingest appends plain points on SQLite.
+
+    Point is clustered by (series, ts_ms), so a batch of many series, one point each, lands in
+    as many places of its index. PointHead takes the batch in a few pages at its end, and
+    apps/metrics/points.py moves settled rows into Point in series order, many per series.
+    On SQLite the table is WITHOUT ROWID (migration 0003): one B-tree, keyed as declared.
+    Every point is in exactly one of Point and PointHead (the watermark in PointHeadState
+    says which); readers see both through apps/metrics/points.py. PostgreSQL ingest writes
+    Point directly and leaves this table empty.
+    """
+
+    pk = models.CompositePrimaryKey("ts_ms", "series")
+    ts_ms = models.BigIntegerField()
+    series = models.ForeignKey(
+        Series, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+    value = models.FloatField()
+
+
+class PointHeadState(models.Model):
+    """One row: the watermark of the head. Point holds no point at or after it, so a point at
+    or after it is written to PointHead and one before it to Point."""
+
+    watermark_ms = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"point head from {self.watermark_ms}"
+
+
 class HistogramPoint(models.Model):
     """A pre-aggregated histogram: explicit upper bounds (+Inf implied) and per-bucket counts."""
 

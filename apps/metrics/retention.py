@@ -1,8 +1,9 @@
 """Retention of metrics: raw points, hourly and daily rollups, and series nobody writes any more.
 
 Rules (the retention days are RetentionPolicy rows, read on every call; None keeps forever):
-- Raw points (all three point tables) older than "metrics.raw" go, but only below the hourly
-  watermark: a point is never deleted before the hourly rollup of its hour is written.
+- Raw points (the three point tables and the head) older than "metrics.raw" go, but only
+  below the hourly watermark: a point is never deleted before the hourly rollup of its hour
+  is written.
 - Hourly rollups older than "metrics.hourly" go, only below the daily watermark (the day they
   belong to is rolled up); daily rollups older than "metrics.daily". A rollup goes once the
   end of its bucket is past the cutoff.
@@ -26,7 +27,7 @@ from django.db import connection, transaction
 
 from apps.core.selectors import retention_days
 from apps.metrics.constants import DAY_MS, RESOLUTION_MS, Resolution
-from apps.metrics.models import HistogramPoint, Point, Rollup, Series, SummaryPoint
+from apps.metrics.models import HistogramPoint, Point, PointHead, Rollup, Series, SummaryPoint
 from apps.metrics.rollups import rollup_watermark
 from apps.metrics.services import series_cache_invalidate
 from apps.metrics.storage import in_list, list_param, table_name, timestamp_param
@@ -76,6 +77,7 @@ def metrics_prune(*, now_ms: int, batch_size: int, max_batches: int = 10_000) ->
     result = PruneResult()
     if cutoffs.raw_ms is not None:
         result.points = _points_prune(Point, cutoffs.raw_ms, batch_size, budget)
+        result.points += _head_prune(cutoffs.raw_ms, batch_size, budget)
         result.histogram_points = _points_prune(HistogramPoint, cutoffs.raw_ms, batch_size, budget)
         result.summary_points = _points_prune(SummaryPoint, cutoffs.raw_ms, batch_size, budget)
     if cutoffs.hourly_ms is not None:
@@ -147,6 +149,21 @@ def _points_prune(model, before_ms: int, batch_size: int, budget: _Budget) -> in
     return deleted
 
 
+# The head holds old points only when nothing compacted it for that long: a range of its key.
+_HEAD_DELETE_SQL = """
+DELETE FROM {head} WHERE (ts_ms, series_id) IN (
+    SELECT ts_ms, series_id FROM {head} WHERE ts_ms < %s ORDER BY ts_ms LIMIT %s)
+"""
+
+
+def _head_prune(before_ms: int, batch_size: int, budget: _Budget) -> int:
+    """Delete the head's points before `before_ms`."""
+    if not PointHead.objects.filter(ts_ms__lt=before_ms).exists():
+        return 0
+    sql = _HEAD_DELETE_SQL.format(head=table_name(PointHead))
+    return _in_batches(sql, [before_ms, batch_size], batch_size, budget)
+
+
 def _in_batches(
     sql: str,
     params: list,
@@ -193,6 +210,7 @@ def _rollups_prune(resolution: str, before_ms: int, batch_size: int, budget: _Bu
 _EMPTY_SERIES_CONDITION = """
     last_seen < %s
     AND NOT EXISTS (SELECT 1 FROM {point} p WHERE p.series_id = {series}.id)
+    AND {series}.id NOT IN (SELECT series_id FROM {head})
     AND NOT EXISTS (SELECT 1 FROM {histogram} h WHERE h.series_id = {series}.id)
     AND NOT EXISTS (SELECT 1 FROM {summary} m WHERE m.series_id = {series}.id)
     AND NOT EXISTS (SELECT 1 FROM {rollup} r WHERE r.series_id = {series}.id)
@@ -209,6 +227,7 @@ def _series_prune(seen_before_ms: int, batch_size: int, budget: _Budget) -> int:
     condition = _EMPTY_SERIES_CONDITION.format(
         series=series,
         point=table_name(Point),
+        head=table_name(PointHead),
         histogram=table_name(HistogramPoint),
         summary=table_name(SummaryPoint),
         rollup=table_name(Rollup),

@@ -70,6 +70,7 @@ from apps.metrics.constants import (
     Temporality,
 )
 from apps.metrics.models import HistogramPoint, Point, Rollup, RollupState, Series, SummaryPoint
+from apps.metrics.points import head_first_sql, stored_points_sql
 from apps.metrics.storage import table_name
 
 logger = logging.getLogger(__name__)
@@ -181,7 +182,8 @@ def _merge(parts: Parts, found: Parts) -> None:
 
 # --- where the data is ---------------------------------------------------------------------
 
-# One index probe per series and table ((series_id, ts_ms) is their only index): no scan.
+# One index probe per series and table ((series_id, ts_ms) is their only index), and one of the
+# head's time key: no scan.
 _FIRST_POINT_SQL = """
 SELECT MIN(first_ms) FROM (
     SELECT (SELECT MIN(p.ts_ms) FROM {point} p WHERE p.series_id = s.id AND p.ts_ms >= %s)
@@ -192,6 +194,8 @@ SELECT MIN(first_ms) FROM (
     UNION ALL
     SELECT (SELECT MIN(m.ts_ms) FROM {summary} m WHERE m.series_id = s.id AND m.ts_ms >= %s)
         FROM {series} s WHERE s.type = %s
+    UNION ALL
+    {head_first}
 ) firsts
 """
 
@@ -207,8 +211,12 @@ def _next_bucket(resolution: str, from_ms: int) -> int | None:
             histogram=table_name(HistogramPoint),
             summary=table_name(SummaryPoint),
             series=table_name(Series),
+            head_first=head_first_sql(),
         )
-        params: list[Any] = [from_ms, from_ms, MetricType.HISTOGRAM, from_ms, MetricType.SUMMARY]
+        params: list[Any] = [
+            *[from_ms, from_ms, MetricType.HISTOGRAM, from_ms, MetricType.SUMMARY],
+            from_ms,
+        ]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             first_ms = cursor.fetchone()[0]
@@ -234,8 +242,7 @@ WITH bucket AS (
     SELECT p.series_id, s.temporality, p.value,
         LAG(p.value) OVER (PARTITION BY p.series_id ORDER BY p.ts_ms) AS previous,
         ROW_NUMBER() OVER (PARTITION BY p.series_id ORDER BY p.ts_ms DESC) AS from_end
-    FROM {series} s CROSS JOIN {point} p
-    WHERE p.series_id = s.id AND p.ts_ms >= %s AND p.ts_ms < %s
+    FROM {points} p JOIN {series} s ON s.id = p.series_id
 )
 SELECT series_id, MAX(temporality), COUNT(*), SUM(value), MIN(value), MAX(value),
     MAX(CASE WHEN from_end = 1 THEN value END),
@@ -248,13 +255,20 @@ FROM bucket GROUP BY series_id
 """
 
 
+def _stored_points(start_ms: int, end_ms: int) -> tuple[str, list]:
+    """Every series' stored plain points in [start_ms, end_ms), as SQL and parameters (Point is
+    probed series by series through its (series, ts) index)."""
+    return stored_points_sql(f"SELECT id FROM {table_name(Series)}", [], start_ms, end_ms)
+
+
 def _value_stats(start_ms: int, end_ms: int) -> Parts:
     """Return count, sum, min, max, last and increase of each series' raw values."""
+    stored, params = _stored_points(start_ms, end_ms)
     sql = _VALUE_STATS_SQL.format(
-        series=table_name(Series), point=table_name(Point), rollup=table_name(Rollup)
+        series=table_name(Series), points=stored, rollup=table_name(Rollup)
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [start_ms, end_ms, Resolution.HOUR, start_ms])
+        cursor.execute(sql, [*params, Resolution.HOUR, start_ms])
         rows = cursor.fetchall()
     found: Parts = {}
     for series_id, temporality, count, total, low, high, last, first, within, base in rows:
@@ -281,17 +295,18 @@ SELECT p.series_id,
     CASE WHEN p.value > 0 THEN CEILING(LN(p.value) * %s)
         WHEN p.value < 0 THEN FLOOR(LN(-p.value) * %s) ELSE 0 END,
     COUNT(*)
-FROM {series} s CROSS JOIN {point} p
-WHERE p.series_id = s.id AND p.ts_ms >= %s AND p.ts_ms < %s
+FROM {points} p
 GROUP BY 1, 2, 3
 """
 
 
 def _value_sketches(start_ms: int, end_ms: int) -> Parts:
     """Return the log-bucket sketch of each series' raw values."""
-    sql = _VALUE_SKETCH_SQL.format(series=table_name(Series), point=table_name(Point))
+    stored, params = _stored_points(start_ms, end_ms)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [SKETCH_SCALE, SKETCH_SCALE, start_ms, end_ms])
+        cursor.execute(
+            _VALUE_SKETCH_SQL.format(points=stored), [SKETCH_SCALE, SKETCH_SCALE, *params]
+        )
         rows = cursor.fetchall()
     sketches: dict[int, Sketch] = defaultdict(dict)
     for series_id, sign, exponent, count in rows:

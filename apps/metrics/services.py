@@ -6,7 +6,10 @@ A batch makes at most, whatever its size: the epoch read (three statements the v
 time); only for series this process has not cached, one select of existing series, one count
 of series per metric name, one insert of new series and one select of their ids; one insert
 per point table present in the batch; one update of last_seen (written at most once a minute
-per series and process). A cached batch is the epoch read plus the point insert.
+per series and process); on SQLite, plain points read the head's watermark first, and late
+ones (before it) take one more insert (apps/metrics/points.py). A cached batch on SQLite is the
+epoch read, the watermark read and the point insert. After the commit, about once a second a
+batch also moves the settled head into Point (points.points_compact, its own transaction).
 
 Rules:
 - A point is stored once per (series, ts_ms): a re-sent batch is accepted again and stored
@@ -22,6 +25,7 @@ Rules:
   is gone (deleted after the epoch was read) is rolled back and written once more afresh.
 """
 
+import logging
 import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -30,11 +34,11 @@ from functools import partial
 from operator import itemgetter
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from apps.core.results import WriteResult
-from apps.metrics import storage
+from apps.metrics import points, storage
 from apps.metrics.checks import (
     HISTOGRAM,
     POINT,
@@ -54,6 +58,8 @@ from apps.metrics.constants import (
     MetricType,
 )
 from apps.metrics.series_cache import SeriesCache, SeriesRef, series_cache
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -112,14 +118,31 @@ def points_write_batch(*, batch: PointBatch) -> WriteResult:
     items = check_points(batch.others, positions, result.rejected)
     if items or batch.aliases:
         try:
-            result.accepted = _store_atomically(items, batch, result.rejected, result.names)
+            result.accepted, watermark_ms = _store_atomically(
+                items, batch, result.rejected, result.names
+            )
         except _SeriesGone:
             # Retention deleted a series this process had cached, between the epoch read and
             # now: forget every cached id and write the batch again (the series is re-created).
             series_cache().clear()
-            result.accepted = _store_atomically(items, batch, result.rejected, result.names)
+            result.accepted, watermark_ms = _store_atomically(
+                items, batch, result.rejected, result.names
+            )
+        _compact_if_due(watermark_ms)
     result.rejected.sort()
     return result
+
+
+def _compact_if_due(watermark_ms: int | None) -> None:
+    """Move the settled head into Point when enough has settled (after the batch's commit:
+    the batch is stored whatever happens here)."""
+    now_ms = round(time.time() * 1000)
+    if not points.compaction_due(watermark_ms, now_ms):
+        return
+    try:
+        points.points_compact(now_ms=now_ms)
+    except OperationalError as exc:  # busy: the next batch or the periodic task moves it
+        logger.info("metrics.compact.skipped", extra={"error": str(exc)})
 
 
 def _store_atomically(
@@ -127,14 +150,15 @@ def _store_atomically(
     batch: PointBatch,
     rejected: list[tuple[int, str]],
     names: set[str],
-) -> int:
+) -> tuple[int, int | None]:
+    """Store the batch; return the accepted count and the head's watermark (None: no head)."""
     rejections: list[tuple[int, str]] = []
     written: set[str] = set()
     with transaction.atomic():
-        accepted = _store(items, batch, rejections, written)
+        accepted, watermark_ms = _store(items, batch, rejections, written)
     rejected.extend(rejections)
     names.update(written)
-    return accepted
+    return accepted, watermark_ms
 
 
 def series_cache_invalidate() -> None:
@@ -150,7 +174,7 @@ def _store(
     batch: PointBatch,
     rejected: list[tuple[int, str]],
     names: set[str],
-) -> int:
+) -> tuple[int, int | None]:
     cache, now = series_cache(), time.time()
     with connection.cursor() as cursor:
         token = storage.epoch_token(cursor)
@@ -159,13 +183,13 @@ def _store(
         resolved = _resolve(cursor, cache, _wanted(items, aliases), now)
         aliases.settle(resolved)
         accepted, rows = _rows(items, aliases, resolved, rejected)
-        _insert(cursor, rows)
+        watermark_ms = _insert(cursor, rows)
         refs = [*resolved.refs.values(), *aliases.refs.values()]
         _touch(cursor, refs, now)
         names.update(ref.name for ref in refs)
     learned = (token, resolved.learned, resolved.counts, aliases.learned)
     transaction.on_commit(partial(cache.remember, *learned))
-    return accepted
+    return accepted, watermark_ms
 
 
 class _Aliases:
@@ -367,17 +391,21 @@ def _spread_observations(rows: list[tuple], histograms: set[int]) -> list[tuple]
     return spread
 
 
-def _insert(cursor: CursorWrapper, rows: dict[str, list[tuple]]) -> None:
+def _insert(cursor: CursorWrapper, rows: dict[str, list[tuple]]) -> int | None:
+    """Insert the rows of each point table; return the head's watermark (None: no head, or no
+    plain points)."""
     # Sorted by (series, ts) — stable, so the first of two equal points wins: B-tree locality,
     # and concurrent transactions lock unique keys in one order (no deadlock on PostgreSQL).
     inserts = {
-        POINT: storage.points_insert,
         HISTOGRAM: storage.histogram_points_insert,
         SUMMARY: storage.summary_points_insert,
     }
     for table, insert in inserts.items():
         if rows[table]:
             insert(cursor, sorted(rows[table], key=itemgetter(0, 1)))
+    if not rows[POINT]:
+        return None
+    return points.points_insert(cursor, sorted(rows[POINT], key=itemgetter(0, 1)))
 
 
 def _touch(cursor: CursorWrapper, refs: Iterable[SeriesRef], now: float) -> None:

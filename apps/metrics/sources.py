@@ -24,7 +24,7 @@ from typing import cast
 
 import orjson
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet, TextField
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from apps.core.selectors import retention_days
@@ -37,7 +37,16 @@ from apps.metrics.constants import (
     RESOLUTION_MS,
     Resolution,
 )
-from apps.metrics.models import HistogramPoint, Point, Rollup, RollupState, Series, SummaryPoint
+from apps.metrics.models import (
+    HistogramPoint,
+    Point,
+    PointHead,
+    Rollup,
+    RollupState,
+    Series,
+    SummaryPoint,
+)
+from apps.metrics.points import stored_points_sql
 
 Stats = tuple[int, int, int, float, float, float]  # series id, step, count, sum, min, max
 Increase = tuple[int, int, float]  # series id, ts_ms, increase
@@ -77,12 +86,13 @@ class _Span:
         return start_ms, end_ms
 
 
-# The table name and the ORM-compiled series subquery are formatted in; values are parameters.
+# The stored points (points.stored_points_sql, around the ORM-compiled series subquery) are
+# formatted in; values are parameters.
 _BUCKET_STATS_SQL = (
     "SELECT series_id, (ts_ms - %s) / %s AS bucket, COUNT(value), SUM(value), MIN(value), "
-    "MAX(value) FROM {table} WHERE series_id IN ({series}) AND ts_ms >= %s AND ts_ms < %s "
-    "GROUP BY series_id, bucket"
+    "MAX(value) FROM {points} p GROUP BY series_id, bucket"
 )
+_SAMPLES_SQL = "SELECT series_id, ts_ms, value FROM {points} p ORDER BY series_id, ts_ms"
 
 
 class RawSource(_Span):
@@ -94,13 +104,10 @@ class RawSource(_Span):
         Raw SQL around the ORM's series subquery: the ORM's per-row converters cost more than
         the query itself on hour-long windows of many series.
         """
-        start_ms, end_ms = self.clip(window)
-        series_sql, series_params = series.values("id").query.sql_with_params()
-        table = connection.ops.quote_name(Point._meta.db_table)
-        sql = _BUCKET_STATS_SQL.format(table=table, series=series_sql)
-        params = [window.start_ms, window.step_ms, *series_params, start_ms, end_ms]
+        stored, params = _stored_points(series, *self.clip(window))
+        sql = _BUCKET_STATS_SQL.format(points=stored)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [window.start_ms, window.step_ms, *params])
             yield from cursor
 
     def increases(
@@ -115,7 +122,7 @@ class RawSource(_Span):
         """
         start_ms, end_ms = self.clip(window)
         from_ms = start_ms - _lookback_ms(window)
-        first_ever = _first_ever(series, cumulative, from_ms, Point)
+        first_ever = _first_ever(series, cumulative, from_ms, Point, PointHead)
         samples = self._samples(series, from_ms, end_ms)
         for series_id, rows in groupby(samples, key=itemgetter(0)):
             pairs = ((ts_ms, value) for _, ts_ms, value in rows)
@@ -172,9 +179,11 @@ class RawSource(_Span):
     def _samples(
         self, series: QuerySet[Series], from_ms: int, to_ms: int
     ) -> Iterator[tuple[int, int, float]]:
-        rows = _in_range(Point.objects, series, from_ms, to_ms)
-        ordered = rows.order_by("series_id", "ts_ms").values_list("series_id", "ts_ms", "value")
-        return ordered.iterator(chunk_size=10_000)
+        stored, params = _stored_points(series, from_ms, to_ms)
+        with connection.cursor() as cursor:
+            cursor.execute(_SAMPLES_SQL.format(points=stored), params)
+            while rows := cursor.fetchmany(10_000):
+                yield from rows
 
     def _histograms(
         self, series: QuerySet[Series], from_ms: int, to_ms: int
@@ -199,17 +208,28 @@ def _lookback_ms(window: Window) -> int:
     return max(window.step_ms, MIN_LOOKBACK_MS)
 
 
+def _stored_points(series: QuerySet[Series], from_ms: int, to_ms: int) -> tuple[str, list]:
+    """The stored plain points of `series` in [from_ms, to_ms), as SQL and parameters."""
+    series_sql, series_params = series.values("id").query.sql_with_params()
+    return stored_points_sql(series_sql, series_params, from_ms, to_ms)
+
+
 def _in_range(manager, series: QuerySet[Series], from_ms: int, to_ms: int) -> QuerySet:
     return manager.filter(series_id__in=series.values("id"), ts_ms__gte=from_ms, ts_ms__lt=to_ms)
 
 
-def _first_ever(series: QuerySet[Series], cumulative: set[int], before_ms: int, model) -> set[int]:
-    """Return the cumulative series without any point of `model` before `before_ms`: their first
-    point counts from zero (a new counter's first value is all increase)."""
+def _first_ever(
+    series: QuerySet[Series], cumulative: set[int], before_ms: int, *models
+) -> set[int]:
+    """Return the cumulative series without any point (in the tables of `models`) before
+    `before_ms`: their first point counts from zero (a new counter's first value is all
+    increase)."""
     if not cumulative:
         return set()
-    earlier = model.objects.filter(series_id=OuterRef("id"), ts_ms__lt=before_ms)
-    return cumulative - set(series.filter(Exists(earlier)).values_list("id", flat=True))
+    earlier = Q()
+    for model in models:
+        earlier |= Q(Exists(model.objects.filter(series_id=OuterRef("id"), ts_ms__lt=before_ms)))
+    return cumulative - set(series.filter(earlier).values_list("id", flat=True))
 
 
 # --- rollups ---------------------------------------------------------------------------------

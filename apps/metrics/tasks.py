@@ -1,4 +1,5 @@
-"""Periodic metrics jobs: rollups and retention. Each takes its Redis lock and calls services.
+"""Periodic metrics jobs: head compaction, rollups and retention. Each takes its Redis lock and
+calls services.
 
 Both are idempotent (see rollups.py and retention.py) and bounded: a run does at most a fixed
 amount of work, well inside its soft time limit, and the next run goes on where it stopped.
@@ -13,6 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from apps.core.locks import single_flight
 from apps.metrics.constants import Resolution
+from apps.metrics.points import points_compact
 from apps.metrics.retention import metrics_prune
 from apps.metrics.rollups import rollup_advance
 
@@ -30,6 +32,10 @@ ROLLUP_MAX_HOURS = 48  # per run: a day's backlog in one run, two days' in two
 ROLLUP_MAX_DAYS = 7
 PRUNE_BATCH_SIZE = 5_000
 PRUNE_MAX_BATCHES = 2_000
+COMPACT_TIME_LIMIT_S = 60
+COMPACT_SOFT_TIME_LIMIT_S = 50
+COMPACT_LOCK_S = COMPACT_TIME_LIMIT_S + 60
+COMPACT_MAX_RUNS = 100  # compactions per call, each of at most HEAD_COMPACT_MAX_ROWS points
 
 
 def _now_ms() -> int:
@@ -84,3 +90,30 @@ def prune() -> dict:
             logger.warning("metrics.prune.time_limit")
             return {"interrupted": True}
         return asdict(result)
+
+
+@shared_task(
+    name="aivmon.metrics.compact",
+    queue=QUEUE,
+    time_limit=COMPACT_TIME_LIMIT_S,
+    soft_time_limit=COMPACT_SOFT_TIME_LIMIT_S,
+    ignore_result=True,
+)
+def compact() -> dict:
+    """Move the settled point head into the series-ordered table (ingest does it too while
+    batches arrive; this catches up when they stop)."""
+    with single_flight("aivmon.metrics.compact", timeout_s=COMPACT_LOCK_S) as acquired:
+        if not acquired:
+            logger.info("metrics.compact.skipped", extra={"reason": "another run holds the lock"})
+            return {"skipped": True}
+        moved = 0
+        try:
+            for _ in range(COMPACT_MAX_RUNS):
+                step = points_compact(now_ms=_now_ms())
+                moved += step
+                if not step:
+                    break
+        except SoftTimeLimitExceeded:  # the compactions done are committed
+            logger.warning("metrics.compact.time_limit")
+            return {"interrupted": True, "moved": moved}
+        return {"moved": moved}

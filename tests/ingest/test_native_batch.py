@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from apps.ingest import native
 from apps.ingest.scrub import ruleset
 from apps.ingest.validation import ItemError, clock
-from apps.metrics.models import HistogramPoint, Point, Series
+from apps.metrics.models import HistogramPoint, Point, PointHead, Series
 from apps.metrics.services import points_write, points_write_batch
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def _stored(service: str) -> list[tuple]:
             "series__name", "series__type", "series__unit", "series__labels_text", *fields
         )
 
-    points = rows(Point, "ts_ms", "value")
+    points = [*rows(Point, "ts_ms", "value"), *rows(PointHead, "ts_ms", "value")]
     histograms = rows(HistogramPoint, "ts_ms", "count", "sum", "bounds", "bucket_counts")
     return sorted(map(str, [*points, *histograms]))
 

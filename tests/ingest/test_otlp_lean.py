@@ -27,7 +27,7 @@ from apps.ingest.scrub import BUILTIN_RULES, Ruleset, ruleset_build
 from apps.ingest.validation import ItemError
 from apps.logs.constants import severity_text_for
 from apps.logs.services import LogIn
-from apps.metrics.models import Point
+from apps.metrics.models import Point, PointHead
 from apps.metrics.services import PointBatch, points_write, points_write_batch
 from apps.traces.services import SpanIn
 
@@ -320,8 +320,11 @@ def test_metric_points_read_through_the_lean_view_store_what_the_full_classes_st
 
 
 def _points(service: str) -> list[tuple]:
-    rows = Point.objects.filter(series__service=service).values_list(
-        "series__name", "series__type", "series__temporality", "series__labels_text", "ts_ms"
-    )
-    values = Point.objects.filter(series__service=service).annotate(v=F("value"))
-    return sorted(rows), sorted(values.values_list("ts_ms", "v"))
+    rows, values = [], []
+    for model in (Point, PointHead):
+        found = model.objects.filter(series__service=service)
+        rows += found.values_list(
+            "series__name", "series__type", "series__temporality", "series__labels_text", "ts_ms"
+        )
+        values += found.annotate(v=F("value")).values_list("ts_ms", "v")
+    return sorted(rows), sorted(values)

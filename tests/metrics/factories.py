@@ -49,3 +49,34 @@ def histogram(
         sum=fields.pop("sum", 0.0),
         **fields,
     )
+
+
+def stored(*fields: str, **filters) -> list:
+    """The `fields` of every stored plain point (in Point or the head) matching `filters`, in
+    series then time order; one field gives plain values."""
+    from apps.metrics.models import Point, PointHead
+
+    rows = sorted(
+        row
+        for model in (Point, PointHead)
+        for row in model.objects.filter(**filters).values_list("series_id", "ts_ms", *fields)
+    )
+    if len(fields) == 1:
+        return [row[2] for row in rows]
+    return [row[2:] for row in rows]
+
+
+def stored_count(**filters) -> int:
+    """How many plain points matching `filters` are stored (in Point or the head)."""
+    from apps.metrics.models import Point, PointHead
+
+    return sum(model.objects.filter(**filters).count() for model in (Point, PointHead))
+
+
+def cached_batch_statements() -> list[str]:
+    """The statements of a batch whose series are all cached: the epoch read, on SQLite the
+    head's watermark read (PostgreSQL has no head), the point insert."""
+    from django.db import connection
+
+    reads = ["SELECT", "SELECT"] if connection.vendor == "sqlite" else ["SELECT"]
+    return ["SAVEPOINT", *reads, "INSERT", "RELEASE"]

@@ -8,10 +8,10 @@ import pytest
 from apps.core.models import RetentionPolicy
 from apps.metrics import services
 from apps.metrics.constants import DAY_MS, HOUR_MS
-from apps.metrics.models import HistogramPoint, Point, Rollup, Series, SeriesEpoch, SummaryPoint
+from apps.metrics.models import HistogramPoint, Rollup, Series, SeriesEpoch, SummaryPoint
 from apps.metrics.retention import metrics_prune
 from apps.metrics.rollups import rollup_advance, rollup_watermark
-from tests.metrics.factories import gauge, histogram, point
+from tests.metrics.factories import gauge, histogram, point, stored, stored_count
 from tests.metrics.rollup_support import DAY, DAY0, HOUR, at, closed, roll_up, write
 
 pytestmark = pytest.mark.django_db
@@ -25,9 +25,7 @@ def _hourly_gauge(hours: int) -> None:
 
 
 def _point_hours() -> list[int]:
-    return sorted(
-        (ts_ms - DAY0) // HOUR_MS for ts_ms in Point.objects.values_list("ts_ms", flat=True)
-    )
+    return sorted((ts_ms - DAY0) // HOUR_MS for ts_ms in stored("ts_ms"))
 
 
 def _retain(key: str, days: int | None) -> None:
@@ -46,7 +44,7 @@ def test_no_raw_point_goes_before_its_hour_is_rolled_up():
 
     result = _prune()
 
-    assert (result.points, Point.objects.count()) == (0, 240)
+    assert (result.points, stored_count()) == (0, 240)
 
 
 def test_raw_points_go_only_below_the_hourly_watermark():
@@ -104,7 +102,7 @@ def test_an_empty_raw_retention_keeps_raw_points_forever():
 
     result = _prune(NOW + 1000 * DAY_MS)
 
-    assert (result.points, Point.objects.count()) == (0, 240)
+    assert (result.points, stored_count()) == (0, 240)
 
 
 # --- rollups ---------------------------------------------------------------------------------
@@ -158,12 +156,12 @@ def test_pruning_again_deletes_nothing_more():
     _hourly_gauge(240)
     roll_up(NOW)
     _prune()
-    left = Point.objects.count(), Rollup.objects.count(), Series.objects.count()
+    left = stored_count(), Rollup.objects.count(), Series.objects.count()
 
     again = _prune()
 
     assert (again.points, again.hourly, again.daily, again.series) == (0, 0, 0, 0)
-    assert (Point.objects.count(), Rollup.objects.count(), Series.objects.count()) == left
+    assert (stored_count(), Rollup.objects.count(), Series.objects.count()) == left
 
 
 # --- series ----------------------------------------------------------------------------------
@@ -196,7 +194,7 @@ def test_a_series_deleted_by_retention_is_created_again_by_a_later_write():
     write(gauge("temperature", 2, ts_ms=LONG_AFTER))
 
     (series,) = Series.objects.all()
-    assert list(Point.objects.values_list("series_id", "value")) == [(series.id, 2.0)]
+    assert stored("series_id", "value") == [(series.id, 2.0)]
 
 
 def test_a_series_still_holding_rollups_is_kept():
@@ -229,7 +227,7 @@ def test_a_write_racing_the_deletion_of_its_cached_series_creates_the_series_aga
     write(gauge("temperature", 2, ts_ms=at(2)))
 
     (series,) = Series.objects.all()
-    assert list(Point.objects.values_list("series_id", "value")) == [(series.id, 2.0)]
+    assert stored("series_id", "value") == [(series.id, 2.0)]
 
 
 def test_the_watermarks_guard_pruning_of_data_not_yet_rolled_up():

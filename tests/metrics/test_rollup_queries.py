@@ -11,12 +11,11 @@ import pytest
 from apps.core.models import RetentionPolicy
 from apps.metrics.aggregation import quantile_from_buckets
 from apps.metrics.constants import DAY_MS, HOUR_MS
-from apps.metrics.models import Point
 from apps.metrics.retention import metrics_prune
 from apps.metrics.selectors import MetricQuery, metric_query, metric_window
 from apps.metrics.sources import Sources, Window, source_for
 from tests.conftest import key_client
-from tests.metrics.factories import gauge, histogram, point
+from tests.metrics.factories import gauge, histogram, point, stored_count
 from tests.metrics.rollup_support import DAY, DAY0, HOUR, at, closed, roll_up, write
 
 pytestmark = pytest.mark.django_db
@@ -224,7 +223,7 @@ def recent_days():
     roll_up(now_ms)
     RetentionPolicy.objects.update_or_create(key="metrics.raw", defaults={"days": 1})
     metrics_prune(now_ms=now_ms, batch_size=1000)
-    assert Point.objects.filter(ts_ms__lt=now_ms - 2 * DAY_MS).count() == 0
+    assert stored_count(ts_ms__lt=now_ms - 2 * DAY_MS) == 0
     return {"start_ms": start_ms, "temperature": temperature, "requests": requests}
 
 

@@ -7,9 +7,9 @@ import pytest
 from apps.core.locks import single_flight
 from apps.metrics import tasks
 from apps.metrics.constants import HOUR_MS, Resolution
-from apps.metrics.models import Point, Rollup
+from apps.metrics.models import PointHead, Rollup
 from apps.metrics.rollups import rollup_watermark
-from tests.metrics.factories import gauge
+from tests.metrics.factories import gauge, stored, stored_count
 from tests.metrics.rollup_support import write
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,11 @@ def _hours_ago(hours: float) -> int:
 
 @pytest.mark.parametrize(
     ("task", "name"),
-    [(tasks.rollup, "aivmon.metrics.rollup"), (tasks.prune, "aivmon.metrics.prune")],
+    [
+        (tasks.rollup, "aivmon.metrics.rollup"),
+        (tasks.prune, "aivmon.metrics.prune"),
+        (tasks.compact, "aivmon.metrics.compact"),
+    ],
 )
 def test_the_tasks_are_named_time_limited_and_run_on_the_maintenance_queue(task, name):
     assert (task.name, task.queue) == (name, "maintenance")
@@ -50,7 +54,7 @@ def test_the_prune_task_deletes_rolled_up_points_past_the_raw_retention():
     summary = tasks.prune()
 
     assert (summary["points"], summary["complete"]) == (1, True)
-    assert list(Point.objects.values_list("value", flat=True)) == [2.0]
+    assert stored("value") == [2.0]
 
 
 def test_a_rollup_run_is_skipped_while_another_holds_the_lock():
@@ -70,7 +74,7 @@ def test_a_prune_run_is_skipped_while_another_holds_the_lock():
     with single_flight("aivmon.metrics.prune", timeout_s=10) as held:
         summary = tasks.prune()
 
-    assert (held, summary, Point.objects.count()) == (True, {"skipped": True}, 1)
+    assert (held, summary, stored_count()) == (True, {"skipped": True}, 1)
     assert tasks.prune()["points"] == 1
 
 
@@ -90,3 +94,13 @@ def test_the_tasks_are_idempotent():
         list(Rollup.objects.order_by("id").values_list("resolution", "bucket_start_ms", "count"))
         == rows
     )
+
+
+def test_the_compact_task_empties_the_settled_head_once(settings):
+    settings.AIVMON_METRICS_HEAD_COMPACT_EVERY_MS = 10**15  # no compaction by the writes
+    write(*[gauge("temperature", i, ts_ms=_hours_ago(1) + i) for i in range(5)])
+
+    first, second = tasks.compact(), tasks.compact()
+
+    assert (first["moved"] in (0, 5), second, stored_count()) == (True, {"moved": 0}, 5)
+    assert not PointHead.objects.exists()
