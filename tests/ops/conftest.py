@@ -5,7 +5,6 @@ import http.client
 import re
 import sys
 import uuid
-import warnings
 from collections import Counter
 from collections.abc import Callable
 
@@ -114,25 +113,16 @@ def task_results(output: str, name: str) -> list[str]:
     return re.findall(rf"Task {re.escape(name)}\[[0-9a-f-]{{36}}\] succeeded in \S+: (.*)", output)
 
 
-class ServerErrorWarning(UserWarning):
-    """A 5xx answer seen by a test whose subject is something else (see the ops README)."""
-
-
-def warn_server_errors(errors: list, processes: list[ManagedProcess]) -> None:
-    """Make 5xx answers visible in the summary with the server's last error line.
-
-    Known and intermittent: the first Redis connections of a fresh web process can fail inside
-    redis-py (AttributeError in the handshake), after the batch was committed. Until fixed, the
-    tests that are about something else resend such a batch and report the 5xx here.
-    """
-    causes = {
-        line
-        for p in processes
-        for line in p.output().splitlines()
-        if re.match(r"^[A-Za-z.]*(Error|Exception): ", line)
-    }
-    for error in errors[:5]:
-        warnings.warn(f"{error}; server errors: {sorted(causes)}", ServerErrorWarning, stacklevel=2)
+def logged_exceptions(processes: list[ManagedProcess]) -> list[str]:
+    """The exception lines the processes logged (to explain a 5xx in an assertion)."""
+    return sorted(
+        {
+            line
+            for p in processes
+            for line in p.output().splitlines()
+            if re.match(r"^[A-Za-z_.]*(Error|Exception): ", line)
+        }
+    )
 
 
 def stored_points(name: str) -> list[tuple[dict, int, float]]:

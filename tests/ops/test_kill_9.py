@@ -15,7 +15,7 @@ from collections import Counter
 import orjson
 import pytest
 
-from tests.ops.conftest import HTTP_TIMEOUT_S, stored_points, warn_server_errors, web_wait
+from tests.ops.conftest import HTTP_TIMEOUT_S, logged_exceptions, stored_points, web_wait
 from tests.support.processes import wait_for
 
 pytestmark = [pytest.mark.ops, pytest.mark.django_db(transaction=True)]
@@ -74,7 +74,7 @@ class Senders:
             if 200 <= response.status < 300:
                 self.acknowledged.append(batch)
                 self.acknowledged_by[port] += 1
-            elif response.status >= 500:
+            elif response.status >= 500 and response.status != 503:  # 503: busy, by design
                 self.server_errors.append((batch, response.status, answer[:200]))
 
 
@@ -113,4 +113,4 @@ def test_every_batch_answered_2xx_survives_twenty_kill_9_of_web_processes(start_
     assert sorted((ts_ms, value) for _, ts_ms, value in points) == sorted(
         (senders.base_ms + b * POINTS + i, float(i)) for b in stored for i in range(POINTS)
     )
-    warn_server_errors(senders.server_errors, [w.process for w in webs])
+    assert senders.server_errors == [], logged_exceptions([w.process for w in webs])
