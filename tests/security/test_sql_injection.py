@@ -527,7 +527,7 @@ def test_a_value_the_plain_text_prefilter_waves_on_scores_nothing_on_the_full_pa
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(
-        alphabet=st.sampled_from(list("0123456789.abefgosux @-' \ue000é٣１")),
+        alphabet=st.sampled_from(list("0123456789.abdefghilnorsuwx @-' \ue000é٣１")),
         max_size=60,
     )
 )

@@ -100,7 +100,9 @@ _SHAPE = bytes(
 )
 # What each match of _LONG_NUMBER starts with: 0x, 0b, 1e5, 1., .5, or five digits in a row.
 _LONG_SHAPES = (b"00000", b"0X", b"0L", b"0.", b".0")
-_GLUED_SHAPES = (b"0X", b"0k", b".X", b".k")  # a digit or dot, then a keyword's first letter
+# A digit or a dot, then a keyword's first letter; `x` after a digit is nearly always a hex
+# prefix, so there only `xor` itself tells.
+_GLUED_SHAPES = (b"0k", b".k", b".X")
 _NON_ASCII_DIGIT = re.compile(r"[^\x00-\x7f](?<=\d)")  # \d of a str pattern is any decimal
 _VARIABLE = re.compile(r"@(?<![\w@$]@)@?[a-z_][\w$]*(?:\.[\w$]+)*")
 # A dash or hash comment that opens with a space and a word is text ("-- see below",
@@ -227,7 +229,7 @@ def _replace_literals(text: str) -> str:
         # neither digits nor the ASCII letters and dots the patterns ask for: a '?' will do.
         shape = text.encode("ascii", "replace").translate(_SHAPE)
         long = any(map(shape.__contains__, _LONG_SHAPES))
-        glue = any(map(shape.__contains__, _GLUED_SHAPES))
+        glue = any(map(shape.__contains__, _GLUED_SHAPES)) or (b"0X" in shape and "xor" in text)
     else:
         long = glue = bool(_RARE_NUMBER.search(text))
     # Splitting a glued keyword off only inserts spaces: it never makes a long number where

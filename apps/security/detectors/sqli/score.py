@@ -227,22 +227,27 @@ def sqli_confidence(value: str) -> tuple[float, str]:
 def _scored(value: str) -> tuple[float, str]:
     """The strongest result among the value itself and the values nested in it."""
     nested, whole_document = nested_strings(value)
-    # A JSON document is data: its strings, every one of them analysed on its own, are what
-    # may reach a query; its braces and quotes would only muddle the grammar.
-    best = _NOTHING if whole_document else _analyse(value)
-    # In a long value, what is nested is sampled like the value: only where a string points
-    # at SQL does it get the grammar.
+    # The nested values first: they are shorter, and one that decides the value (a payload in
+    # one query parameter of a long URL) spares the analysis of all of it. In a long value,
+    # what is nested is sampled like the value: only where a string points at SQL does it get
+    # the grammar.
     gated = len(value) > LONG_CHARS
+    best = _NOTHING
     for part in _worth_analysing(nested, whole_document):
-        if best[0] >= _CAP:
-            break  # decided: nothing nested can score higher
         if len(part) <= SHORT_PART_CHARS:
             result = _analyse_short(part, gated)
         else:
             result = _analyse(part, gated)
         if result[0] > best[0]:
             best = result
-    return best
+            if best[0] >= _CAP:
+                return best  # decided: nothing can score higher
+    # A JSON document is data: its strings, every one of them analysed on its own, are what
+    # may reach a query; its braces and quotes would only muddle the grammar.
+    if whole_document:
+        return best
+    result = _analyse(value)
+    return result if result[0] >= best[0] else best  # the value itself, when as strong
 
 
 def _worth_analysing(parts: list[str], whole_document: bool) -> list[str]:
