@@ -54,6 +54,7 @@ class Senders:
         self.acknowledged: list[int] = []
         self.acknowledged_by: Counter = Counter()  # port -> batches
         self.server_errors: list = []
+        self.cut_off = 0  # requests whose connection died (killed mid-request, or refused)
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self._send, args=(ports,)) for _ in range(SENDERS)]
 
@@ -69,6 +70,7 @@ class Senders:
                 response = connection.getresponse()
                 answer = response.read()
             except (OSError, http.client.HTTPException):
+                self.cut_off += 1
                 time.sleep(0.05)  # killed mid-request or not listening yet
                 continue
             if 200 <= response.status < 300:
@@ -107,7 +109,7 @@ def test_every_batch_answered_2xx_survives_twenty_kill_9_of_web_processes(start_
     points = stored_points("crash")
     stored = Counter(int(labels["batch"]) for labels, _, _ in points)
     lost = {b: stored[b] for b in senders.acknowledged if stored[b] != POINTS}
-    assert len(senders.acknowledged) >= 3 * KILLS
+    assert len(senders.acknowledged) >= KILLS and senders.cut_off > 0  # the kills hit requests
     assert lost == {}
     assert set(stored.values()) == {POINTS}  # no batch half stored, acknowledged or not
     assert sorted((ts_ms, value) for _, ts_ms, value in points) == sorted(
