@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("apps.testruns.api.urls")),
     path("", include("apps.health.api.urls")),
     path("", include("apps.dashboards.api.urls")),
+    path("", include("apps.privacy.api.urls")),
 ]
 
 urlpatterns = [

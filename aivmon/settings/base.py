@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.health",
     "apps.dashboards",
     "apps.backups",
+    "apps.privacy",
 ]
 
 MIDDLEWARE = [

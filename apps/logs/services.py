@@ -164,14 +164,25 @@ def logs_prune(
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(chosen, [*params, limit])
         ids = [row[0] for row in cursor.fetchall()]
-        if ids:
-            id_list = _json_ids_sql()
-            fulltext.unindex(cursor, id_list, [orjson.dumps(ids).decode()])
-            cursor.execute(
-                f"DELETE FROM {table} WHERE id IN ({id_list})",  # noqa: S608
-                [orjson.dumps(ids).decode()],
-            )
+        _delete(cursor, ids)
     return len(ids)
+
+
+def logs_delete(*, ids: list[int]) -> int:
+    """Delete the records with these ids (and their full-text entries); return how many."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        return _delete(cursor, ids)
+
+
+def _delete(cursor, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    table = LogRecord._meta.db_table
+    id_list = _json_ids_sql()
+    ids_json = orjson.dumps(ids).decode()
+    fulltext.unindex(cursor, id_list, [ids_json])
+    cursor.execute(f"DELETE FROM {table} WHERE id IN ({id_list})", [ids_json])  # noqa: S608
+    return cursor.rowcount
 
 
 def _prune_condition(
