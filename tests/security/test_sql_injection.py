@@ -22,6 +22,7 @@ from apps.security.detectors.sqli.lexer import (
     _NUMBER_PLACEHOLDER,
     _VARIABLE,
     _VARIABLE_PLACEHOLDER,
+    GLUED_KEYWORDS,
     WORD_KIND,
     _replace_literals,
     lex,
@@ -48,7 +49,7 @@ from apps.security.detectors.sqli.sample import (
     anchored,
     sample,
 )
-from apps.security.detectors.sqli.score import _evidence, _sqlish
+from apps.security.detectors.sqli.score import GLUED_LETTERS, _evidence, _sqlish
 
 FLAGGED = 0.3
 HIGH = 0.75
@@ -594,3 +595,7 @@ def test_a_long_text_without_an_anchor_at_its_ends_yields_an_empty_sample(text):
 
 def test_every_dense_threshold_is_above_what_the_ends_of_a_value_need():
     assert all(LONG_CHARS * each > MIN_END_STRENGTH for _, each in DENSE)
+
+
+def test_every_keyword_the_lexer_splits_off_a_number_holds_a_letter_the_prefilter_looks_for():
+    assert all(set(keyword) & set(GLUED_LETTERS) for keyword in GLUED_KEYWORDS)

@@ -72,10 +72,11 @@ _LONG_NUMBER = re.compile(
     rf"|\d*\.\d*|\d{{{_SHORT_NUMBER_DIGITS},}})(?![\w$])|(?<![\w.]\.)(?<=\.)\d+(?:e[+-]?\d+)?(?![\w$]))"
 )
 # MySQL reads 1union as 1 union and 1.or as 1. or: split a keyword glued to a number.
-_GLUED_KEYWORD = re.compile(
-    r"[\d.](?=(?:union|or|and|xor|div|from|like|limit|order|group|having|select|into|not"
-    r"|where)\b)"
+GLUED_KEYWORDS = (
+    *("union", "or", "and", "xor", "div", "from", "like", "limit", "order", "group", "having"),
+    *("select", "into", "not", "where"),
 )
+_GLUED_KEYWORD = re.compile(rf"[\d.](?=(?:{'|'.join(GLUED_KEYWORDS)})\b)")
 # Each ASCII character as a digit (0), a dot, `x` (a hex prefix, or xor), `b` or `e` (a binary
 # prefix or an exponent: L), another letter that starts a glued keyword (k), another lower-case
 # letter (a), or nothing of interest (a space): one bytes.translate, then substring tests, tell

@@ -12,7 +12,7 @@ from itertools import compress
 
 from .extract import nested_strings
 from .grammar import KINDS, Context, contexts, mark
-from .lexer import _GLUED_KEYWORD, WORD_KIND, lex
+from .lexer import GLUED_KEYWORDS, WORD_KIND, lex
 from .normalise import (
     MAX_CHARS,
     collapse_space,
@@ -53,6 +53,12 @@ _PLAIN_BYTES = bytes(  # the same for ASCII text, as the bytes to delete: ten ti
     code for code in range(128) if not _SPECIAL.match(chr(code))
 )
 _NEEDS_DECODING = re.compile(r"[%&+]")
+# The lexer's glued keywords, one pattern each that starts with the keyword itself: the regex
+# engine skips to it in C, where the lexer's one pattern tries every keyword after every digit.
+GLUED_LETTERS = "noilh"  # every glued keyword holds one of them
+_GLUED = tuple(
+    (keyword, re.compile(rf"{keyword}(?<=[\d.]{keyword})\b")) for keyword in GLUED_KEYWORDS
+)
 _WORD = re.compile(r"[a-z_][a-z0-9_$]*")
 # System procedure prefixes (xp_, sp_, utl_, dbms_, openrowset, …), each pattern led by a
 # literal so that the regex engine skips along in C.
@@ -109,7 +115,9 @@ def _sqlish(text: str) -> bool:
         return True
     # The lexer splits a keyword off a number it is glued to (1e5union): a word that _WORD,
     # starting at the exponent's or the hex number's letter, does not see.
-    return bool(_GLUED_KEYWORD.search(text))
+    if not any(map(text.__contains__, GLUED_LETTERS)):
+        return False  # (hex digits and the like, one character search each)
+    return any(keyword in text and glued.search(text) for keyword, glued in _GLUED)
 
 
 def _evasive(canonical: str, text: str, kinds: str) -> bool:
@@ -260,7 +268,7 @@ def _worth_analysing(parts: list[str], whole_document: bool) -> list[str]:
     # A plain part (ASCII, nothing to decode) scores nothing unless it holds a character or
     # a word that some signature needs, and none does if all of them together hold none.
     plain = [not _NEEDS_DECODING.search(part) and part.isascii() for part in parts]
-    if sum(plain) < 2 or _sqlish("\n".join(compress(parts, plain)).lower()):
+    if sum(plain) < 2 or _sqlish(" ".join(compress(parts, plain)).lower()):
         return parts
     return [part for part, is_plain in zip(parts, plain, strict=True) if not is_plain]
 
