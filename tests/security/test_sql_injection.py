@@ -49,7 +49,7 @@ from apps.security.detectors.sqli.sample import (
     anchored,
     sample,
 )
-from apps.security.detectors.sqli.score import GLUED_LETTERS, _evidence, _sqlish
+from apps.security.detectors.sqli.score import _GLUED, GLUED_LETTERS, _evidence, _sqlish
 
 FLAGGED = 0.3
 HIGH = 0.75
@@ -599,3 +599,11 @@ def test_every_dense_threshold_is_above_what_the_ends_of_a_value_need():
 
 def test_every_keyword_the_lexer_splits_off_a_number_holds_a_letter_the_prefilter_looks_for():
     assert all(set(keyword) & set(GLUED_LETTERS) for keyword in GLUED_KEYWORDS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*GLUED_KEYWORDS, *"019.aex_$é٣ "]), max_size=12).map("".join))
+def test_the_prefilter_finds_a_keyword_glued_to_a_number_where_the_lexer_splits_one(text):
+    found = any(keyword in text and glued.search(text) for keyword, glued in _GLUED)
+
+    assert found == bool(_GLUED_KEYWORD.search(text))
