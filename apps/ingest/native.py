@@ -145,7 +145,7 @@ def metric_batch(items: list, *, service: str, clock: check.Clock, rules: Rulese
         if ts is None:
             ts_ns = now_ns
         elif (type(ts) is float or type(ts) is int) and 0 <= ts < 1e11:
-            ts_ns = int(float(ts) * 1_000_000_000)  # as check.timestamp_ns computes it
+            ts_ns = check.seconds_ns(float(ts))  # as check.timestamp_ns computes it
         else:
             ts_ns = -1  # a text time, or one out of range: metric_point reads or refuses it
         if (

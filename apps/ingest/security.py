@@ -206,7 +206,7 @@ def _timestamp_ns(raw: Any, clock: Clock) -> int:
     if raw is None:
         return clock.now_ns
     if (type(raw) is float or type(raw) is int) and 0 <= raw < 1e11:
-        ns = int(float(raw) * 1_000_000_000)  # as check.timestamp_ns computes it
+        ns = check.seconds_ns(float(raw))  # as check.timestamp_ns computes it
         if clock.oldest_ns <= ns <= clock.newest_ns:
             return ns
         return check.in_window(ns, "timestamp", clock=clock)

@@ -113,6 +113,12 @@ def clock(now_ns: int | None = None) -> Clock:
     )
 
 
+def seconds_ns(seconds: float) -> int:
+    """Epoch seconds as nanoseconds, to the microsecond: a float's product with 1e9 is not exact
+    at today's epoch, and truncating it put ~37 % of millisecond times 1 ms early."""
+    return round(seconds * 1_000_000) * 1000
+
+
 def timestamp_ns(raw: Any, field: str, *, clock: Clock, default_now: bool = False) -> int:
     """Return epoch nanoseconds from epoch seconds (number) or RFC 3339 (string), in window."""
     if raw is None and default_now:
@@ -123,7 +129,7 @@ def timestamp_ns(raw: Any, field: str, *, clock: Clock, default_now: bool = Fals
         seconds = finite(raw, field)
         if not 0 <= seconds < 1e11:
             raise ItemError(f"{field}: epoch seconds out of range")
-        ns = int(seconds * 1_000_000_000)
+        ns = seconds_ns(seconds)
     return in_window(ns, field, clock=clock)
 
 
