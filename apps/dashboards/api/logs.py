@@ -12,10 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.params import TIME_HELP, invalid, time_ns
+from apps.core.params import invalid, time_ns
 from apps.core.times import NS_PER_S
 from apps.dashboards.queries import logs as queries
 from apps.logs.api.params import log_query
+from apps.logs.api.views import FILTER_PARAMETERS
 
 DEFAULT_RANGE_S = 3600
 MAX_BUCKETS = 500
@@ -54,16 +55,7 @@ class LogSeverityCountsView(APIView):
     @extend_schema(
         operation_id="logs_severity_counts",
         parameters=[
-            OpenApiParameter("q", str, description="Words the body must all contain."),
-            OpenApiParameter("service", str, description="Only records from this service."),
-            OpenApiParameter(
-                "min_severity",
-                str,
-                description="TRACE, DEBUG, INFO, WARN, ERROR, FATAL or a number 0-24.",
-            ),
-            OpenApiParameter("trace_id", str, description="Only records of this trace."),
-            OpenApiParameter("start", str, description=f"At or after. {TIME_HELP}"),
-            OpenApiParameter("end", str, description=f"At or before. {TIME_HELP}"),
+            *FILTER_PARAMETERS,
             OpenApiParameter("step", int, description="Bucket width in seconds (1 or more)."),
         ],
         responses=SeverityCountsSerializer,

@@ -10,6 +10,18 @@ from apps.logs import selectors
 from apps.logs.api import params
 from apps.logs.api.serializers import LogRecordSerializer
 
+# The search filters of GET /api/v1/logs (also taken by the dashboards' severity counts).
+FILTER_PARAMETERS = [
+    OpenApiParameter("q", str, description="Words the body must all contain."),
+    OpenApiParameter("service", str, description="Only records from this service."),
+    OpenApiParameter(
+        "min_severity", str, description="TRACE, DEBUG, INFO, WARN, ERROR, FATAL or a number 0-24."
+    ),
+    OpenApiParameter("trace_id", str, description="Only records of this trace."),
+    OpenApiParameter("start", str, description=f"At or after. {TIME_HELP}"),
+    OpenApiParameter("end", str, description=f"At or before. {TIME_HELP}"),
+]
+
 
 class LogPagination(OpaqueCursorPagination):
     ordering = ("-ts_ns", "-id")  # type: ignore[assignment]  # DRF takes a sequence
@@ -26,16 +38,7 @@ class LogListView(APIView):
     @extend_schema(
         operation_id="logs_list",
         parameters=[
-            OpenApiParameter("q", str, description="Words the body must all contain."),
-            OpenApiParameter("service", str, description="Only records from this service."),
-            OpenApiParameter(
-                "min_severity",
-                str,
-                description="TRACE, DEBUG, INFO, WARN, ERROR, FATAL or a number 0-24.",
-            ),
-            OpenApiParameter("trace_id", str, description="Only records of this trace."),
-            OpenApiParameter("start", str, description=f"At or after. {TIME_HELP}"),
-            OpenApiParameter("end", str, description=f"At or before. {TIME_HELP}"),
+            *FILTER_PARAMETERS,
             *PAGE_PARAMETERS,
         ],
         responses=page_schema("LogPage", LogRecordSerializer),
