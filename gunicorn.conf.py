@@ -21,6 +21,17 @@ def child_exit(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
+    from apps.metrics.services import compaction_defer
+
+    # Moving the settled point head into the metrics table waits until a response is sent
+    # (post_request), so that the client of the batch that found it due does not wait for it.
+    compaction_defer(enabled=True)
     # Modules, settings and compiled patterns live as long as the worker: keep the garbage
     # collector from walking them again in every collection of a request's garbage.
     gc.freeze()
+
+
+def post_request(worker, req, environ, resp) -> None:
+    from apps.metrics.services import compaction_run_deferred
+
+    compaction_run_deferred()

@@ -135,12 +135,40 @@ def points_write_batch(*, batch: PointBatch) -> WriteResult:
 
 def _compact_if_due(watermark_ms: int | None) -> None:
     """Move the settled head into Point when enough has settled (after the batch's commit:
-    the batch is stored whatever happens here)."""
-    now_ms = round(time.time() * 1000)
-    if not points.compaction_due(watermark_ms, now_ms):
+    the batch is stored whatever happens here), or leave it to compaction_run_deferred."""
+    if not points.compaction_due(watermark_ms, round(time.time() * 1000)):
         return
+    if _deferral.enabled:
+        _deferral.pending = True
+    else:
+        _compact()
+
+
+@dataclass(slots=True)
+class _Deferral:
+    enabled: bool = False
+    pending: bool = False
+
+
+_deferral = _Deferral()
+
+
+def compaction_defer(*, enabled: bool) -> None:
+    """Have batches leave a due compaction to compaction_run_deferred (a web server calls it
+    once the response is sent, so that no client waits for it)."""
+    _deferral.enabled = enabled
+
+
+def compaction_run_deferred() -> None:
+    """Run the compaction a batch found due, if any."""
+    if _deferral.pending:
+        _deferral.pending = False
+        _compact()
+
+
+def _compact() -> None:
     try:
-        points.points_compact(now_ms=now_ms)
+        points.points_compact(now_ms=round(time.time() * 1000))
     except OperationalError as exc:  # busy: the next batch or the periodic task moves it
         logger.info("metrics.compact.skipped", extra={"error": str(exc)})
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from apps.metrics import points
+from apps.metrics import points, services
 from apps.metrics.constants import HEAD_SETTLE_MS, HOUR_MS, Resolution
 from apps.metrics.models import Point, PointHead, PointHeadState, Rollup, Series
 from apps.metrics.retention import metrics_prune
@@ -189,5 +189,29 @@ def test_a_batch_compacts_the_head_once_enough_has_settled(settings):
 
     _write(gauge("cpu", 1.0, ts_ms=T0_MS))
 
+    assert list(Point.objects.values_list("ts_ms", flat=True)) == [T0_MS]
+    assert not PointHead.objects.exists()
+
+
+@pytest.fixture
+def deferred_compaction():
+    services.compaction_defer(enabled=True)
+    yield
+    services.compaction_defer(enabled=False)
+    services.compaction_run_deferred()
+
+
+@sqlite_only
+def test_a_deferred_compaction_runs_when_the_server_says_the_response_is_sent(
+    settings, deferred_compaction
+):
+    settings.AIVMON_METRICS_HEAD_COMPACT_EVERY_MS = 0
+    _watermark(T0_MS)
+    _write(gauge("cpu", 1.0, ts_ms=T0_MS))
+    held = list(PointHead.objects.values_list("ts_ms", flat=True))
+
+    services.compaction_run_deferred()
+
+    assert held == [T0_MS]
     assert list(Point.objects.values_list("ts_ms", flat=True)) == [T0_MS]
     assert not PointHead.objects.exists()
