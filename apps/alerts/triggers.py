@@ -6,6 +6,7 @@ before it reads, so a batch committed after that queues the next task. No batch 
 a burst of batches costs one queued task per rule at a time.
 """
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 import redis
 from celery import current_app
 from django.db import transaction
+from kombu.exceptions import KombuError
 
 from apps.alerts.models import AlertRule
 from apps.core.redis import redis_client
@@ -59,9 +61,18 @@ def _queue(rule_ids: set[int]) -> None:
         return
     fresh = [rule_id for rule_id, was_set in zip(ordered, replies, strict=True) if was_set]
     if fresh:
-        transaction.on_commit(
-            lambda: current_app.send_task("aivmon.alerts.evaluate_rules", args=[fresh])
-        )
+        transaction.on_commit(lambda: _send(fresh))
+
+
+def _send(rule_ids: list[int]) -> None:
+    # Runs after the batch's commit: a broker gone since the flags were set must not turn an
+    # acknowledged batch into an error. The flags are let go so the next batch queues again.
+    try:
+        current_app.send_task("aivmon.alerts.evaluate_rules", args=[rule_ids])
+    except (KombuError, redis.RedisError) as exc:
+        logger.warning("alerts.trigger.unavailable", extra={"error": str(exc)})
+        with contextlib.suppress(redis.RedisError):
+            pending_clear(rule_ids)
 
 
 def _rules_by_metric() -> dict[str, list[int]]:
