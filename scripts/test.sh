@@ -23,8 +23,21 @@ DJANGO_SETTINGS_MODULE=aivmon.settings.base AIVMON_VAR_DIR="$deploy_var" \
   AIVMON_ALLOWED_HOSTS=aivmon.example.com AIVMON_HSTS_PRELOAD=1 \
   python manage.py check --deploy --fail-level WARNING
 
-echo "== pytest on SQLite"
-python -m pytest "$@"
-
-echo "== pytest on PostgreSQL"
-scripts/with_postgres.sh python -m pytest "$@"
+# The two runs share nothing (each has its own database, Redis and ports) and spend much of their
+# time waiting on processes, browsers and sockets, so they run side by side; each one's output is
+# kept and shown whole when it ends, SQLite first.
+logs=$(mktemp -d)
+trap 'rm -rf "$deploy_var" "$logs"' EXIT
+echo "== pytest on SQLite and on PostgreSQL, side by side"
+python -m pytest "$@" >"$logs/sqlite" 2>&1 &
+sqlite_pid=$!
+scripts/with_postgres.sh python -m pytest "$@" >"$logs/postgres" 2>&1 &
+postgres_pid=$!
+sqlite_rc=0; wait "$sqlite_pid" || sqlite_rc=$?
+echo "== pytest on SQLite (exit $sqlite_rc)"; cat "$logs/sqlite"
+postgres_rc=0; wait "$postgres_pid" || postgres_rc=$?
+echo "== pytest on PostgreSQL (exit $postgres_rc)"; cat "$logs/postgres"
+if [ "$sqlite_rc" -ne 0 ] || [ "$postgres_rc" -ne 0 ]; then
+  echo "FAILED: pytest on SQLite exited $sqlite_rc, on PostgreSQL $postgres_rc"
+  exit 1
+fi
