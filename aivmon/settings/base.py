@@ -319,6 +319,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
         "options": {"queue": "maintenance", "expires": 300},
     },
+    # Ingest compacts the point head itself; this moves the last seconds once ingest stops.
+    "aivmon.metrics.compact": {
+        "task": "aivmon.metrics.compact",
+        "schedule": timedelta(seconds=10),
+        "options": {"queue": "maintenance", "expires": 10},
+    },
     "aivmon.metrics.prune": {
         "task": "aivmon.metrics.prune",
         "schedule": timedelta(hours=1),

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from apps.accounts.selectors import request_actor
 from apps.alerts import services
-from apps.alerts.channels.registry import CHANNELS
+from apps.alerts.channels.registry import KINDS
 from apps.alerts.constants import DeliveryStatus
 from apps.alerts.crypto import secrets_decrypt, secrets_encrypt
 from apps.alerts.evaluators.base import RuleParamsError
@@ -47,7 +47,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
 
 class ChannelForm(forms.ModelForm):
-    kind = forms.ChoiceField(choices=[(kind, kind) for kind in sorted(CHANNELS)])
+    kind = forms.ChoiceField(choices=[(kind, kind) for kind in sorted(KINDS)])
     config = forms.JSONField(
         required=False,
         help_text="Secret fields (webhook secret, Slack url, GitHub token, Sentry dsn) are "

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from apps.alerts.channels.registry import CHANNELS
+from apps.alerts.channels.registry import KINDS
 from apps.alerts.crypto import secrets_decrypt
 from apps.alerts.evaluators.registry import EVALUATORS
 from apps.alerts.models import (
@@ -126,7 +126,7 @@ class RuleSerializer(serializers.ModelSerializer):
 
 
 class ChannelSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=sorted(CHANNELS))
+    kind = serializers.ChoiceField(choices=sorted(KINDS))
     config = serializers.DictField(
         required=False, help_text="Secret fields (secret, url of slack, token, dsn) are write-only."
     )

@@ -1,29 +1,31 @@
-"""Every channel kind, by name."""
+"""Every channel kind, by name; a kind's module is imported when the kind is first used.
+
+PyGithub and sentry-sdk cost a web worker ~10 MB between them: a process that never sends
+to GitHub or Sentry (every ingest worker) never loads them.
+"""
+
+from functools import cache
+
+from django.utils.module_loading import import_string
 
 from apps.alerts.channels.base import Channel
-from apps.alerts.channels.email import EmailChannel
-from apps.alerts.channels.github import GitHubChannel
-from apps.alerts.channels.sentry import SentryChannel
-from apps.alerts.channels.slack import SlackChannel
-from apps.alerts.channels.webhook import WebhookChannel
 
-CHANNELS: dict[str, Channel] = {
-    channel.kind: channel
-    for channel in (
-        WebhookChannel(),
-        SlackChannel(),
-        EmailChannel(),
-        GitHubChannel(),
-        SentryChannel(),
-    )
+_CLASSES = {
+    "webhook": "apps.alerts.channels.webhook.WebhookChannel",
+    "slack": "apps.alerts.channels.slack.SlackChannel",
+    "email": "apps.alerts.channels.email.EmailChannel",
+    "github": "apps.alerts.channels.github.GitHubChannel",
+    "sentry": "apps.alerts.channels.sentry.SentryChannel",
 }
-KINDS = tuple(CHANNELS)
+KINDS = tuple(_CLASSES)
 
 
+@cache
 def channel_for(kind: str) -> Channel:
     """Return the channel for a kind, or raise ValueError naming the known kinds."""
     try:
-        return CHANNELS[kind]
+        path = _CLASSES[kind]
     except KeyError:
         known = ", ".join(KINDS)
         raise ValueError(f"unknown channel kind {kind!r}: expected one of {known}") from None
+    return import_string(path)()
