@@ -3,6 +3,7 @@
 `local.py` relaxes the HTTPS-only parts for `make run` on a laptop; `test.py` is for pytest.
 """
 
+import sys
 from datetime import timedelta
 
 from cryptography.fernet import Fernet
@@ -129,6 +130,10 @@ def _database_from_env() -> dict:
 
 
 DATABASES = {"default": _database_from_env()}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    # DRF imports django.contrib.postgres, and with it psycopg (~10 MB a process), whenever
+    # psycopg is installed; nothing uses it on SQLite, so that optional import finds nothing.
+    sys.modules.setdefault("django.contrib.postgres.fields", None)  # type: ignore[arg-type]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: the bundled redis-server unless REDIS_URL names another --------------------------
