@@ -1,16 +1,27 @@
 """The API error envelope: {"error": {"code", "message", "details"}} for every API error."""
 
+import logging
+import sys
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+import redis
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 from apps.core.observe import security_observe
 
+logger = logging.getLogger(__name__)
+
 API_PREFIXES = ("/api/", "/otlp/")
+# A database that is locked, full or down, or a Redis that is down: the request may succeed
+# later, so it is a 503 with Retry-After wherever it surfaces, never a 500.
+UNAVAILABLE = (OperationalError, redis.ConnectionError, redis.TimeoutError)
+RETRY_AFTER_S = "1"
+UNAVAILABLE_MESSAGE = "Storage is busy, full or unreachable; retry shortly."
 
 _CODES_BY_STATUS = {
     400: "bad_request",
@@ -51,6 +62,14 @@ def error_response(
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF exception handler: DRF's own answer, re-shaped into the envelope."""
+    if isinstance(exc, UNAVAILABLE):
+        set_rollback()
+        _log_unavailable(exc, context.get("request"))
+        return Response(
+            error_body("unavailable", UNAVAILABLE_MESSAGE),
+            status=503,
+            headers={"Retry-After": RETRY_AFTER_S},
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -105,7 +124,23 @@ def page_not_found(request: HttpRequest, exception: Exception, **kwargs: Any):
     return defaults.page_not_found(request, exception, **kwargs)
 
 
+def _log_unavailable(exc: BaseException, request: HttpRequest | None) -> None:
+    path = getattr(request, "path", "")
+    logger.warning("core.storage.unavailable", extra={"error": str(exc), "path": path})
+
+
 def server_error(request: HttpRequest, **kwargs: Any):
+    exc = sys.exc_info()[1]  # Django calls this handler while the exception is handled
+    if isinstance(exc, UNAVAILABLE):
+        _log_unavailable(exc, request)
+        if is_api_request(request):
+            return error_response(503, UNAVAILABLE_MESSAGE, headers={"Retry-After": RETRY_AFTER_S})
+        return HttpResponse(
+            UNAVAILABLE_MESSAGE,
+            status=503,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": RETRY_AFTER_S},
+        )
     if is_api_request(request):
         return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal error.")
     return defaults.server_error(request, **kwargs)
