@@ -8,6 +8,7 @@ worker are never restarted.
 """
 
 import http.client
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from django.test import Client
 from apps.alerts import triggers as alert_triggers
 from apps.alerts.models import Alert
 from apps.core import bundled_redis
-from apps.core.redis import redis_client
+from apps.core.redis import RETRIES, redis_client
 from apps.logs.models import LogRecord as StoredLog
 from apps.security.models import SecurityEvent
 from apps.testruns.models import Run
@@ -339,3 +340,40 @@ def test_a_batch_is_acknowledged_when_the_broker_goes_away_before_its_evaluation
     assert "alerts.trigger.unavailable" in caplog.text
     # The flag is let go, so that the next batch queues the evaluation again.
     assert not redis_client().exists(f"aivmon:alerts:pending:{rule.pk}")
+
+
+class BlackHole:
+    """A listening port whose accept queue is full, so that the kernel drops every further
+    connection attempt unanswered, as a Redis host gone from the network looks."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0), backlog=0)
+        self.port = self.server.getsockname()[1]
+        self.queued = [socket.socket() for _ in range(3)]
+        for filler in self.queued:  # without waiting: the last ones are never answered
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+
+    def close(self) -> None:
+        for connection in [*self.queued, self.server]:
+            connection.close()
+
+
+@pytest.fixture
+def black_hole(settings) -> Iterator[BlackHole]:
+    hole = BlackHole()
+    settings.REDIS_URL = f"redis://127.0.0.1:{hole.port}/0"
+    redis_client.cache_clear()
+    yield hole
+    hole.close()
+    redis_client.cache_clear()
+
+
+def test_a_redis_host_gone_from_the_network_costs_a_call_two_connect_timeouts(black_hole):
+    client = redis_client()
+
+    with pytest.raises(redis.TimeoutError):
+        client.ping()
+
+    # One retry (redis-py's default is ten, at connect and per command: ~26 s a call here).
+    assert client.get_retry().get_retries() == RETRIES == 1
