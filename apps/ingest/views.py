@@ -67,7 +67,9 @@ def _write(write: Callable[..., WriteResult], items: Sized) -> WriteResult | Htt
     except OperationalError as exc:
         logger.warning("ingest.backpressure", extra={"error": str(exc)})
         return error_response(
-            503, "The database is busy; retry shortly.", headers={"Retry-After": RETRY_AFTER_S}
+            503,
+            "The database is busy, full or unreachable; retry shortly.",
+            headers={"Retry-After": RETRY_AFTER_S},
         )
 
 
