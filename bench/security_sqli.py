@@ -6,9 +6,10 @@ false-positive rate, pooled too.
 
 Speed: p50/p99 of `sqli_confidence` on 1 KB values, by elapsed time and by the thread's CPU
 time (which other work on a shared machine does not add to, where it decides the elapsed p99),
-each printed with its ratio to a ceiling measured in the same run on the same values: one precompiled `re.search` for three classic
-signatures (what a naive filter does). Every call gets a value of its own, none seen before
-in the run (the detector caches whole values; that cache must not flatter the figures; short
+each printed with its ratio to a ceiling measured in the same run on the same values: one
+precompiled `re.search` for three classic signatures (what a naive filter does). Every call gets
+a value of its own, none seen before in the run (the detector caches whole values; that cache
+must not flatter the figures; short
 nested values such as JSON keys and enum-like fields do repeat, as they do in real traffic):
 - benign: prose (product text, reviews, support notes with names like O'Brien, inch marks,
   prices, accents, a link, the odd "select", "order by" or "drop"), a JSON order document, or
