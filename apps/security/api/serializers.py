@@ -7,6 +7,7 @@ from rest_framework import serializers
 from apps.core.fields import SeverityField
 from apps.security.constants import KeyType
 from apps.security.models import BlockListEntry, SecurityEvent, Threat
+from apps.security.services import EVENT_COLUMNS
 
 
 class SecurityEventSerializer(serializers.ModelSerializer):
@@ -14,24 +15,7 @@ class SecurityEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SecurityEvent
-        fields = [
-            "id",
-            "timestamp",
-            "received_at",
-            "event_type",
-            "service",
-            "user_id",
-            "source_ip",
-            "endpoint",
-            "method",
-            "params",
-            "user_agent",
-            "details",
-            "threat_score",
-            "severity",
-            "detections",
-            "mitigated",
-        ]
+        fields = ["id", *EVENT_COLUMNS]  # the stored columns, as ingest writes them
 
 
 class ThreatSerializer(serializers.ModelSerializer):
