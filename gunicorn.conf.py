@@ -21,17 +21,23 @@ def child_exit(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
+    from apps.core.checkpoints import checkpoints_defer
     from apps.metrics.services import compaction_defer
 
-    # Moving the settled point head into the metrics table waits until a response is sent
-    # (post_request), so that the client of the batch that found it due does not wait for it.
+    # Moving the settled point head into the metrics table, and copying SQLite's write-ahead log
+    # into the database file (a checkpoint), wait until a response is sent (post_request), so
+    # that no client waits for them. (In a thread of their own they would contend for the GIL
+    # with the requests: slower, measured.)
     compaction_defer(enabled=True)
+    checkpoints_defer()
     # Modules, settings and compiled patterns live as long as the worker: keep the garbage
     # collector from walking them again in every collection of a request's garbage.
     gc.freeze()
 
 
 def post_request(worker, req, environ, resp) -> None:
+    from apps.core.checkpoints import checkpoint_if_due
     from apps.metrics.services import compaction_run_deferred
 
     compaction_run_deferred()
+    checkpoint_if_due()

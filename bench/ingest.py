@@ -14,6 +14,8 @@ Timestamps advance like live traffic (every batch is "now"). The server's CPU ti
 it says where the time goes.
 """
 
+# ruff: noqa: S608 - the ceiling's statements are built from fixed fragments; values are parameters.
+
 import http.client
 import multiprocessing
 import os
@@ -30,7 +32,12 @@ from pathlib import Path
 import orjson
 import psutil
 
-from apps.metrics.constants import HEAD_COMPACT_EVERY_MS, HEAD_COMPACT_MAX_ROWS, HEAD_SETTLE_MS
+from apps.metrics.constants import (
+    HEAD_COMPACT_EVERY_MS,
+    HEAD_COMPACT_MAX_ROWS,
+    HEAD_SETTLE_MS,
+    HEAD_SHARDS,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 1000
@@ -67,7 +74,7 @@ def ceiling_points_per_s(database: Path, seconds: float, *, series: int, head: b
     first_id = 1_000_000_000
     written, started = 0, time.perf_counter()
     ts = int(time.time() * 1000)
-    watermark_ms = _watermark(connection)
+    marks = _watermarks(connection)
     while time.perf_counter() - started < seconds:
         if series == 1:
             rows = [(first_id, ts + i, float(i)) for i in range(BATCH)]
@@ -79,9 +86,12 @@ def ceiling_points_per_s(database: Path, seconds: float, *, series: int, head: b
         connection.execute("BEGIN IMMEDIATE")
         if head:
             connection.executemany(
-                "INSERT INTO metrics_pointhead (ts_ms, series_id, value) VALUES"
-                " (?, ?, ?) ON CONFLICT DO NOTHING",
-                [(ts_ms, series_id, value) for series_id, ts_ms, value in rows],
+                "INSERT INTO metrics_pointhead (shard, ts_ms, series_id, value) VALUES"
+                " (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                sorted(
+                    (series_id % HEAD_SHARDS, ts_ms, series_id, value)
+                    for series_id, ts_ms, value in rows
+                ),
             )
         else:
             connection.executemany(
@@ -92,8 +102,9 @@ def ceiling_points_per_s(database: Path, seconds: float, *, series: int, head: b
         connection.execute("COMMIT")
         written += BATCH
         now_ms = int(time.time() * 1000)
-        if head and now_ms - HEAD_SETTLE_MS - watermark_ms >= HEAD_COMPACT_EVERY_MS:
-            watermark_ms = _compact(connection, now_ms - HEAD_SETTLE_MS)
+        if head and now_ms - HEAD_SETTLE_MS - min(marks) >= HEAD_COMPACT_EVERY_MS:
+            shard = marks.index(min(marks))  # the oldest shard, as a web worker does
+            marks[shard] = _compact(connection, shard, marks[shard], now_ms - HEAD_SETTLE_MS)
     elapsed = time.perf_counter() - started
     connection.execute("DELETE FROM metrics_pointhead WHERE series_id >= ?", (first_id,))
     connection.execute("DELETE FROM metrics_point WHERE series_id >= ?", (first_id,))
@@ -101,30 +112,34 @@ def ceiling_points_per_s(database: Path, seconds: float, *, series: int, head: b
     return written / elapsed
 
 
-def _watermark(connection: sqlite3.Connection) -> int:
-    row = connection.execute("SELECT watermark_ms FROM metrics_pointheadstate").fetchone()
-    return 0 if row is None else row[0]
+def _watermarks(connection: sqlite3.Connection) -> list[int]:
+    marks = dict(connection.execute("SELECT id, watermark_ms FROM metrics_pointheadstate"))
+    return [marks.get(shard + 1, 0) for shard in range(HEAD_SHARDS)]
 
 
-def _compact(connection: sqlite3.Connection, settled_ms: int) -> int:
-    """apps.metrics.points.points_compact's statements: move the head before settled_ms, or
-    before the ts of its HEAD_COMPACT_MAX_ROWS-th oldest point; return the new watermark."""
+def _compact(connection: sqlite3.Connection, shard: int, watermark_ms: int, settled_ms: int) -> int:
+    """apps.metrics.points.points_compact_oldest's statements: move the shard's head before
+    settled_ms, or its HEAD_COMPACT_MAX_ROWS oldest points; return the shard's new watermark."""
+    in_shard = "shard = ? AND ts_ms >= ? AND ts_ms < ?"
     connection.execute("BEGIN IMMEDIATE")
-    row = connection.execute(
-        "SELECT ts_ms FROM metrics_pointhead WHERE ts_ms < ? ORDER BY ts_ms LIMIT 1 OFFSET ?",
-        (settled_ms, HEAD_COMPACT_MAX_ROWS),
-    ).fetchone()
+    rows = connection.execute(
+        f"SELECT ts_ms FROM metrics_pointhead WHERE {in_shard} ORDER BY ts_ms LIMIT 2 OFFSET ?",
+        (shard, watermark_ms, settled_ms, HEAD_COMPACT_MAX_ROWS - 1),
+    ).fetchall()
     until_ms = settled_ms
-    if row is not None:
-        oldest_ms = connection.execute("SELECT MIN(ts_ms) FROM metrics_pointhead").fetchone()[0]
-        until_ms = row[0] if row[0] > oldest_ms else row[0] + 1
+    if len(rows) == 2:
+        until_ms = rows[1][0] if rows[1][0] > rows[0][0] else rows[1][0] + 1
+    shard_range = (shard, watermark_ms, until_ms)
     connection.execute(
         "INSERT INTO metrics_point (series_id, ts_ms, value) SELECT series_id, ts_ms, value"
-        " FROM metrics_pointhead WHERE ts_ms < ? ORDER BY series_id, ts_ms ON CONFLICT DO NOTHING",
-        (until_ms,),
+        f" FROM metrics_pointhead WHERE {in_shard} ORDER BY series_id, ts_ms"
+        " ON CONFLICT DO NOTHING",
+        shard_range,
     )
-    connection.execute("DELETE FROM metrics_pointhead WHERE ts_ms < ?", (until_ms,))
-    connection.execute("UPDATE metrics_pointheadstate SET watermark_ms = ?", (until_ms,))
+    connection.execute(f"DELETE FROM metrics_pointhead WHERE {in_shard}", shard_range)
+    connection.execute(
+        "UPDATE metrics_pointheadstate SET watermark_ms = ? WHERE id = ?", (until_ms, shard + 1)
+    )
     connection.execute("COMMIT")
     return until_ms
 
@@ -248,6 +263,12 @@ WORKLOADS = {
         "records",
     ),
 }
+# AIVMON_BENCH_WORKLOADS="native metrics,OTLP metrics" runs only those (all by default).
+SELECTED = [
+    name
+    for name in WORKLOADS
+    if name in os.environ.get("AIVMON_BENCH_WORKLOADS", ",".join(WORKLOADS)).split(",")
+]
 
 
 def client(
@@ -384,7 +405,7 @@ def serve_and_load(env: dict, web_port: int, key: str) -> tuple[list[tuple], tup
         wait_ready(web_port, web)
         workers = psutil.Process(web.pid).children()
         started_mb = max(worker.memory_info().rss for worker in workers) / 2**20
-        for workload in WORKLOADS:
+        for workload in SELECTED:
             cpu_before = server_cpu_s(workers)
             rate, p50, p99 = run_load(web_port, key, workload)
             batches = rate * DURATION_S / BATCH

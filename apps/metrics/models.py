@@ -64,18 +64,20 @@ class Point(models.Model):
 
 
 class PointHead(models.Model):
-    """The newest points, in time order: where ingest appends plain points on SQLite.
+    """The newest points, in time order per shard: where ingest appends plain points on SQLite.
 
     Point is clustered by (series, ts_ms), so a batch of many series, one point each, lands in
-    as many places of its index. PointHead takes the batch in a few pages at its end, and
-    apps/metrics/points.py moves settled rows into Point in series order, many per series.
-    On SQLite the table is WITHOUT ROWID (migration 0003): one B-tree, keyed as declared.
-    Every point is in exactly one of Point and PointHead (the watermark in PointHeadState
-    says which); readers see both through apps/metrics/points.py. PostgreSQL ingest writes
+    as many places of its index. PointHead takes the batch in a few pages at the end of each
+    shard's range (shard = series_id % HEAD_SHARDS), and apps/metrics/points.py moves a shard's
+    settled rows into Point in series order, many per series, one shard at a time.
+    On SQLite the table is WITHOUT ROWID (migration 0004): one B-tree, keyed as declared.
+    Every point is in exactly one of Point and PointHead (the watermarks in PointHeadState
+    say which); readers see both through apps/metrics/points.py. PostgreSQL ingest writes
     Point directly and leaves this table empty.
     """
 
-    pk = models.CompositePrimaryKey("ts_ms", "series")
+    pk = models.CompositePrimaryKey("shard", "ts_ms", "series")
+    shard = models.SmallIntegerField()
     ts_ms = models.BigIntegerField()
     series = models.ForeignKey(
         Series, on_delete=models.CASCADE, db_index=False, db_constraint=False
@@ -84,8 +86,8 @@ class PointHead(models.Model):
 
 
 class PointHeadState(models.Model):
-    """One row: the watermark of the head. Point holds no point at or after it, so a point at
-    or after it is written to PointHead and one before it to Point."""
+    """A row per shard of the head (id = shard + 1): its watermark. Point holds no point of the
+    shard at or after it, so such a point is written to PointHead and one before it to Point."""
 
     watermark_ms = models.BigIntegerField()
 

@@ -26,8 +26,9 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 
 from apps.core.selectors import retention_days
-from apps.metrics.constants import DAY_MS, RESOLUTION_MS, Resolution
+from apps.metrics.constants import DAY_MS, HEAD_SHARDS, RESOLUTION_MS, Resolution
 from apps.metrics.models import HistogramPoint, Point, PointHead, Rollup, Series, SummaryPoint
+from apps.metrics.points import EVERY_SHARD
 from apps.metrics.rollups import rollup_watermark
 from apps.metrics.services import series_cache_invalidate
 from apps.metrics.storage import in_list, list_param, table_name, timestamp_param
@@ -151,16 +152,16 @@ def _points_prune(model, before_ms: int, batch_size: int, budget: _Budget) -> in
 
 # The head holds old points only when nothing compacted it for that long: a range of its key.
 _HEAD_DELETE_SQL = """
-DELETE FROM {head} WHERE (ts_ms, series_id) IN (
-    SELECT ts_ms, series_id FROM {head} WHERE ts_ms < %s ORDER BY ts_ms LIMIT %s)
+DELETE FROM {head} WHERE (shard, ts_ms, series_id) IN (
+    SELECT shard, ts_ms, series_id FROM {head} WHERE {every_shard} AND ts_ms < %s LIMIT %s)
 """
 
 
 def _head_prune(before_ms: int, batch_size: int, budget: _Budget) -> int:
     """Delete the head's points before `before_ms`."""
-    if not PointHead.objects.filter(ts_ms__lt=before_ms).exists():
+    if not PointHead.objects.filter(shard__in=range(HEAD_SHARDS), ts_ms__lt=before_ms).exists():
         return 0
-    sql = _HEAD_DELETE_SQL.format(head=table_name(PointHead))
+    sql = _HEAD_DELETE_SQL.format(head=table_name(PointHead), every_shard=EVERY_SHARD)
     return _in_batches(sql, [before_ms, batch_size], batch_size, budget)
 
 

@@ -182,8 +182,8 @@ def _merge(parts: Parts, found: Parts) -> None:
 
 # --- where the data is ---------------------------------------------------------------------
 
-# One index probe per series and table ((series_id, ts_ms) is their only index), and one of the
-# head's time key: no scan.
+# One index probe per series and table ((series_id, ts_ms) is their only index), and one of each
+# head shard's time key: no scan.
 _FIRST_POINT_SQL = """
 SELECT MIN(first_ms) FROM (
     SELECT (SELECT MIN(p.ts_ms) FROM {point} p WHERE p.series_id = s.id AND p.ts_ms >= %s)
@@ -206,16 +206,17 @@ def _next_bucket(resolution: str, from_ms: int) -> int | None:
         hours = Rollup.objects.filter(resolution=Resolution.HOUR, bucket_start_ms__gte=from_ms)
         first_ms = hours.aggregate(first=Min("bucket_start_ms"))["first"]
     else:
+        head_first, head_params = head_first_sql(from_ms)
         sql = _FIRST_POINT_SQL.format(
             point=table_name(Point),
             histogram=table_name(HistogramPoint),
             summary=table_name(SummaryPoint),
             series=table_name(Series),
-            head_first=head_first_sql(),
+            head_first=head_first,
         )
         params: list[Any] = [
             *[from_ms, from_ms, MetricType.HISTOGRAM, from_ms, MetricType.SUMMARY],
-            from_ms,
+            *head_params,
         ]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

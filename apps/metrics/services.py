@@ -9,7 +9,8 @@ per point table present in the batch; one update of last_seen (written at most o
 per series and process); on SQLite, plain points read the head's watermark first, and late
 ones (before it) take one more insert (apps/metrics/points.py). A cached batch on SQLite is the
 epoch read, the watermark read and the point insert. After the commit, about once a second a
-batch also moves the settled head into Point (points.points_compact, its own transaction).
+batch also moves the settled head of one shard into Point (points.points_compact_oldest, its
+own transaction).
 
 Rules:
 - A point is stored once per (series, ts_ms): a re-sent batch is accepted again and stored
@@ -168,7 +169,7 @@ def compaction_run_deferred() -> None:
 
 def _compact() -> None:
     try:
-        points.points_compact(now_ms=round(time.time() * 1000))
+        points.points_compact_oldest(now_ms=round(time.time() * 1000))
     except OperationalError as exc:  # busy: the next batch or the periodic task moves it
         logger.info("metrics.compact.skipped", extra={"error": str(exc)})
 

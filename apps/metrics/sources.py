@@ -31,6 +31,7 @@ from apps.core.selectors import retention_days
 from apps.metrics.aggregation import Layout, Sketch, counter_increases, histogram_increases
 from apps.metrics.constants import (
     DAY_MS,
+    HEAD_SHARDS,
     HOURLY_QUERY_MAX_RANGE_MS,
     MIN_LOOKBACK_MS,
     RAW_QUERY_MAX_RANGE_MS,
@@ -228,7 +229,10 @@ def _first_ever(
         return set()
     earlier = Q()
     for model in models:
-        earlier |= Q(Exists(model.objects.filter(series_id=OuterRef("id"), ts_ms__lt=before_ms)))
+        rows = model.objects.filter(series_id=OuterRef("id"), ts_ms__lt=before_ms)
+        if model is PointHead:  # its key starts with the shard
+            rows = rows.filter(shard=OuterRef("id") % HEAD_SHARDS)
+        earlier |= Q(Exists(rows))
     return cumulative - set(series.filter(earlier).values_list("id", flat=True))
 
 

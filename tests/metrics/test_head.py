@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from apps.metrics import points, services
-from apps.metrics.constants import HEAD_SETTLE_MS, HOUR_MS, Resolution
+from apps.metrics.constants import HEAD_SETTLE_MS, HEAD_SHARDS, HOUR_MS, Resolution
 from apps.metrics.models import Point, PointHead, PointHeadState, Rollup, Series
 from apps.metrics.retention import metrics_prune
 from apps.metrics.rollups import rollup_advance
@@ -35,8 +35,19 @@ def _write(*written) -> None:
     assert result.rejected == []
 
 
-def _watermark(ms: int) -> None:
-    PointHeadState.objects.update_or_create(id=points.STATE_ID, defaults={"watermark_ms": ms})
+def _watermark(ms: int, shards=range(HEAD_SHARDS)) -> None:
+    for shard in shards:
+        PointHeadState.objects.update_or_create(
+            id=points.SHARD_IDS[shard], defaults={"watermark_ms": ms}
+        )
+
+
+def _watermarks() -> list[int]:
+    return list(PointHeadState.objects.order_by("id").values_list("watermark_ms", flat=True))
+
+
+def _series_id(name: str) -> int:
+    return Series.objects.get(name=name).id
 
 
 def _query(name: str, agg: str, *, step_s: int = 60) -> list[tuple[float, float]]:
@@ -82,7 +93,7 @@ def test_compaction_moves_the_settled_head_into_point_and_raises_the_watermark()
     assert moved == 1
     assert list(Point.objects.values_list("ts_ms", flat=True)) == [T0_MS]
     assert list(PointHead.objects.values_list("ts_ms", flat=True)) == [T0_MS + 5000]
-    assert PointHeadState.objects.get().watermark_ms == T0_MS + 5000
+    assert _watermarks() == [T0_MS + 5000] * HEAD_SHARDS
 
 
 def test_compacting_twice_moves_nothing_more():
@@ -114,6 +125,56 @@ def test_points_of_one_millisecond_move_together_even_past_max_rows():
     _write(*[gauge("cpu", 1.0, ts_ms=T0_MS, labels={"n": str(i)}) for i in range(5)])
 
     assert points.points_compact(now_ms=NEVER_MS, max_rows=2) == 5
+
+
+def _names_in_two_shards() -> tuple[str, str]:
+    """Two metric names whose series fall into different shards (series ids are sequential)."""
+    _write(gauge("a", 0.0, ts_ms=T0_MS), gauge("b", 0.0, ts_ms=T0_MS))
+    assert _series_id("a") % HEAD_SHARDS != _series_id("b") % HEAD_SHARDS
+    return "a", "b"
+
+
+@sqlite_only
+def test_a_compaction_between_requests_moves_the_oldest_shard_only():
+    _watermark(T0_MS)
+    first, second = _names_in_two_shards()
+    _watermark(T0_MS - 1, shards=[_series_id(second) % HEAD_SHARDS])
+
+    moved = points.points_compact_oldest(now_ms=NEVER_MS)
+
+    assert moved == 1
+    assert list(Point.objects.values_list("series__name", flat=True)) == [second]
+    assert list(PointHead.objects.values_list("series__name", flat=True)) == [first]
+    marks = _watermarks()
+    assert marks[_series_id(second) % HEAD_SHARDS] == NEVER_MS - HEAD_SETTLE_MS
+    assert marks[_series_id(first) % HEAD_SHARDS] == T0_MS
+
+
+@sqlite_only
+def test_a_point_is_routed_by_the_watermark_of_its_own_shard():
+    _watermark(T0_MS)
+    first, second = _names_in_two_shards()
+    _watermark(T0_MS + 10, shards=[_series_id(first) % HEAD_SHARDS])
+
+    _write(gauge(first, 1.0, ts_ms=T0_MS + 5), gauge(second, 1.0, ts_ms=T0_MS + 5))
+
+    assert list(Point.objects.values_list("series__name", "ts_ms")) == [(first, T0_MS + 5)]
+    assert sorted(PointHead.objects.values_list("series__name", "ts_ms")) == [
+        (first, T0_MS),
+        (second, T0_MS),
+        (second, T0_MS + 5),
+    ]
+
+
+def test_a_point_sent_again_after_one_shard_was_compacted_is_stored_once():
+    _watermark(T0_MS)
+    first, second = _names_in_two_shards()
+    points.points_compact_oldest(now_ms=NEVER_MS)
+
+    _write(gauge(first, 9.0, ts_ms=T0_MS), gauge(second, 9.0, ts_ms=T0_MS))
+    _compact_all()
+
+    assert stored("ts_ms", "value") == [(T0_MS, 0.0), (T0_MS, 0.0)]
 
 
 def test_a_point_sent_again_after_compaction_is_stored_once_with_its_first_value():
@@ -183,11 +244,12 @@ def test_retention_deletes_old_points_from_the_head_too():
 
 
 @sqlite_only
-def test_a_batch_compacts_the_head_once_enough_has_settled(settings):
+def test_batches_compact_the_head_a_shard_each_once_enough_has_settled(settings):
     settings.AIVMON_METRICS_HEAD_COMPACT_EVERY_MS = 0
     _watermark(T0_MS)
 
-    _write(gauge("cpu", 1.0, ts_ms=T0_MS))
+    for _ in range(HEAD_SHARDS):  # each batch compacts the shard with the oldest watermark
+        _write(gauge("cpu", 1.0, ts_ms=T0_MS))
 
     assert list(Point.objects.values_list("ts_ms", flat=True)) == [T0_MS]
     assert not PointHead.objects.exists()
@@ -211,6 +273,9 @@ def test_a_deferred_compaction_runs_when_the_server_says_the_response_is_sent(
     held = list(PointHead.objects.values_list("ts_ms", flat=True))
 
     services.compaction_run_deferred()
+    for _ in range(HEAD_SHARDS - 1):  # a shard each time: the rest with the next batches
+        _write(gauge("cpu", 1.0, ts_ms=T0_MS))
+        services.compaction_run_deferred()
 
     assert held == [T0_MS]
     assert list(Point.objects.values_list("ts_ms", flat=True)) == [T0_MS]
