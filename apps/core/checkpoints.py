@@ -5,7 +5,9 @@ in the commit that finds the log past 1,000 pages: one request in many pays for 
 writes before it, a tail of its latency. A web server calls `checkpoints_defer` once per
 worker: its connections then never checkpoint on commit, and `checkpoint_if_due`, called once
 a response is sent, runs a PASSIVE checkpoint at most every CHECKPOINT_EVERY_S (which neither
-waits for writers nor blocks them), so the log stays as short as before.
+waits for writers nor blocks them), so the log stays about as short as before. After other
+work (a compaction of the point head) it waits until CHECKPOINT_LATEST_S, so that the next
+request seldom waits behind both.
 """
 
 import time
@@ -16,6 +18,7 @@ from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
 CHECKPOINT_EVERY_S = 0.25
+CHECKPOINT_LATEST_S = 1.0
 
 
 @dataclass(slots=True)
@@ -34,14 +37,12 @@ def checkpoints_defer() -> None:
         _no_checkpoint_on_commit(connection)
 
 
-def checkpoint_if_due() -> None:
-    """Run a PASSIVE checkpoint if deferred and none ran for CHECKPOINT_EVERY_S."""
+def checkpoint_if_due(*, overdue_only: bool = False) -> None:
+    """Run a PASSIVE checkpoint if deferred and none ran for CHECKPOINT_EVERY_S (with
+    `overdue_only`, for CHECKPOINT_LATEST_S: the caller has just done other work)."""
     now = time.monotonic()
-    if (
-        not _state.deferred
-        or connection.vendor != "sqlite"
-        or now - _state.last < CHECKPOINT_EVERY_S
-    ):
+    every_s = CHECKPOINT_LATEST_S if overdue_only else CHECKPOINT_EVERY_S
+    if not _state.deferred or connection.vendor != "sqlite" or now - _state.last < every_s:
         return
     _state.last = now
     with connection.cursor() as cursor:

@@ -160,11 +160,13 @@ def compaction_defer(*, enabled: bool) -> None:
     _deferral.enabled = enabled
 
 
-def compaction_run_deferred() -> None:
-    """Run the compaction a batch found due, if any."""
-    if _deferral.pending:
-        _deferral.pending = False
-        _compact()
+def compaction_run_deferred() -> bool:
+    """Run the compaction a batch found due, if any; return whether one was due."""
+    if not _deferral.pending:
+        return False
+    _deferral.pending = False
+    _compact()
+    return True
 
 
 def _compact() -> None:

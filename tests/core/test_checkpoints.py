@@ -77,3 +77,17 @@ def test_a_process_that_does_not_defer_is_left_alone(monkeypatch):
 
     assert _in_database_file() != 13
     assert _pragma("PRAGMA wal_autocheckpoint") == (1000,)
+
+
+def test_after_other_work_a_checkpoint_waits_until_it_is_overdue(deferred, monkeypatch):
+    _write(21)
+    checkpoints.checkpoint_if_due()
+    _write(22)
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_EVERY_S", 0.0)  # due, but not overdue
+
+    checkpoints.checkpoint_if_due(overdue_only=True)
+    before_overdue = _in_database_file()
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_LATEST_S", 0.0)
+    checkpoints.checkpoint_if_due(overdue_only=True)
+
+    assert (before_overdue, _in_database_file()) == (21, 22)
