@@ -1,9 +1,11 @@
-"""Where plain points live: Point (by series, then time) and, on SQLite, PointHead (by time).
+"""Where plain points live: Point (by series, then time) and, on SQLite, PointHead (by shard of
+series, then time).
 
-Writing: on SQLite a batch of many series appends to PointHead (a few pages at the end of one
-B-tree) instead of touching one leaf of Point's (series, ts) index per series, which costs a
-page write each, ~4 KB of WAL per point. `points_compact` later moves the settled head, many
-points per series at once, into Point in series order. On PostgreSQL ingest writes Point.
+Writing: on SQLite a batch of many series appends to PointHead (a few pages at the end of each
+shard's range of one B-tree) instead of touching one leaf of Point's (series, ts) index per
+series, which costs a page write each, ~4 KB of WAL per point. `points_compact_oldest` later
+moves one shard's settled head, many points per series at once, into Point in series order.
+On PostgreSQL ingest writes Point.
 
 The watermarks (PointHeadState, one per shard of series: series_id % HEAD_SHARDS) keep every
 point in exactly one table: Point holds no point of a shard at or after the shard's watermark,
@@ -16,7 +18,7 @@ worker's batch waits that long at most), while each series still gets many point
 
 Reading: every reader of plain points goes through `stored_points_sql`, a UNION ALL of the two
 tables with the conditions inside each branch, so that Point is read through its index and the
-head by its time range (a view would hide the series condition from SQLite's planner).
+head by each shard's time range (a view would hide the series condition from SQLite's planner).
 """
 
 # ruff: noqa: S608 - statements are built from table names and fixed fragments; values are
