@@ -5,10 +5,12 @@ import time
 import pytest
 
 from apps.dashboards.queries.pipelines import histogram_buckets
+from apps.metrics.constants import DAY_MS
 from apps.metrics.services import points_write
 from apps.traces.services import spans_write
 from tests.dashboards.support import queries_for
 from tests.metrics.factories import gauge, histogram, point
+from tests.metrics.rollup_support import roll_up, write
 from tests.traces.factories import SpanInFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,6 +154,23 @@ def test_raw_hop_observations_are_counted_by_value():
     found = histogram_buckets(name="p2p_routing_hops", start_ms=now_ms - 60_000, end_ms=now_ms + 1)
 
     assert found == [("1", 1), ("2", 2), ("3", 1)]
+
+
+def test_raw_hop_observations_of_a_long_range_are_counted_in_the_rollups_buckets():
+    now_ms = int(time.time() * 1000)
+    three_days_ago = now_ms - 3 * DAY_MS
+    write(
+        *[
+            point("p2p_routing_hops", v, type="histogram", ts_ms=three_days_ago - k)
+            for k, v in enumerate([1, 2, 2, 3])
+        ]
+    )
+    roll_up(now_ms)
+
+    found = histogram_buckets(name="p2p_routing_hops", start_ms=now_ms - 7 * DAY_MS, end_ms=now_ms)
+
+    # Log buckets, 8 an octave: 1 and 2 are bounds themselves, 3 is counted up to 2^(13/8).
+    assert found == [("1", 1), ("2", 2), ("3.08442", 1)]
 
 
 def test_without_runs_it_shows_what_to_send(viewer_client):

@@ -13,6 +13,7 @@ from django.db.models import OuterRef, Subquery
 from django.db.models.fields.json import KeyTextTransform
 
 from apps.metrics import selectors as metric_selectors
+from apps.metrics.aggregation import Sketch, sketch_add, slot_upper_bound, value_slot
 from apps.metrics.constants import MetricType, Temporality
 from apps.metrics.models import HistogramPoint, Series
 from apps.metrics.sources import source_for
@@ -29,6 +30,7 @@ MAX_BUCKETS = 40
 MAX_HISTOGRAM_SERIES = 200
 MAX_DELTA_POINTS = 2_000
 MAX_RAW_SAMPLES = 100_000
+MAX_SKETCHES = 2_000  # rollups of the metric's series: e.g. 200 series over 10 days
 NS_PER_MS = 1_000_000
 
 
@@ -193,12 +195,25 @@ def histogram_buckets(*, name: str, start_ms: int, end_ms: int) -> list[tuple[st
 
 def _raw_observation_counts(name: str, start_ms: int, end_ms: int) -> list[tuple[float, int]]:
     """Count single observations (native ingest) by value, reading at most MAX_RAW_SAMPLES
-    through the metrics app's point sources (ranges read from rollups keep no single values)."""
+    through the metrics app's point sources. Rollups keep no single values but log-bucket
+    sketches of them: a range read (partly) from rollups counts every observation in those
+    buckets, by upper bound."""
     series = Series.objects.filter(name=name, type=MetricType.HISTOGRAM)
     window = metric_selectors.metric_window(start_s=start_ms / 1000, end_s=end_ms / 1000)
     source = source_for(window)
     samples = islice(source.samples(series, source.window), MAX_RAW_SAMPLES)
     counted = Counter(value for _series_id, _ts_ms, value in samples)
+    sketch: Sketch = {}
+    for _series_id, _bucket_ms, part in islice(
+        source.sketches(series, source.window), MAX_SKETCHES
+    ):
+        sketch_add(sketch, part)
+    if sketch:
+        raw: Counter[int] = Counter()
+        for value, count in counted.items():
+            raw[value_slot(value)] += count
+        sketch_add(sketch, raw)
+        counted = Counter({slot_upper_bound(slot): count for slot, count in sketch.items()})
     return sorted(counted.items())[:MAX_BUCKETS]
 
 
