@@ -102,6 +102,10 @@ SQLITE_OPTIONS = {
 }
 
 
+# Django's SQLite backend, but a write transaction waits for the lock in short steps, fairly
+# (apps/core/sqlite/base.py).
+SQLITE_ENGINE = "apps.core.sqlite"
+
 # Connections are kept between requests: opening one costs ~2 ms, and on SQLite closing the last
 # one checkpoints the whole WAL into the database file and deletes it, every request.
 AIVMON_DB_CONN_MAX_AGE = env.int("AIVMON_DB_CONN_MAX_AGE", default=60)
@@ -111,13 +115,14 @@ def _database_from_env() -> dict:
     url = env.str("DATABASE_URL", default="")
     if not url:
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": SQLITE_ENGINE,
             "NAME": str(VAR_DIR / "aivmon.sqlite3"),
             "OPTIONS": SQLITE_OPTIONS,
             "CONN_MAX_AGE": AIVMON_DB_CONN_MAX_AGE,
         }
     config = env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["ENGINE"] = SQLITE_ENGINE
         config["OPTIONS"] = {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}
         config["CONN_MAX_AGE"] = AIVMON_DB_CONN_MAX_AGE
     elif config["ENGINE"] == "django.db.backends.postgresql":

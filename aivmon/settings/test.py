@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aivmon.env import env
 from aivmon.settings.base import *
-from aivmon.settings.base import CACHES, DATABASES
+from aivmon.settings.base import CACHES, DATABASES, SQLITE_ENGINE
 
 
 def _free_port() -> int:
@@ -26,7 +26,7 @@ REDIS_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:{AIVMON_TEST_REDIS_
 CACHES["default"]["LOCATION"] = REDIS_URL
 CELERY_BROKER_URL = REDIS_URL
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
     # A file, not memory, so that a Celery worker or beat started by a test sees the same data.
     # One per pytest process, so that concurrent runs never share (and delete) each other's.
     DATABASES["default"]["TEST"] = {

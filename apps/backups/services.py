@@ -54,7 +54,7 @@ class RestoreResult:
 def database_path() -> Path:
     """The SQLite file of the default database (backups here are of SQLite only)."""
     database = connections["default"].settings_dict
-    if database["ENGINE"] != "django.db.backends.sqlite3":
+    if connections["default"].vendor != "sqlite":
         raise BackupError(
             "backups cover the embedded SQLite database; on PostgreSQL use base backups and "
             "WAL archiving (README, 'Backups and restore')"

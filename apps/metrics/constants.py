@@ -84,7 +84,7 @@ HEAD_SETTLE_MS = 1_000
 # AIVMON_METRICS_HEAD_COMPACT_EVERY_MS); it moves at most about this many
 # points in one transaction (the write lock is held meanwhile), the next run moves on.
 HEAD_COMPACT_EVERY_MS = 1_000
-HEAD_COMPACT_MAX_ROWS = 2_500
+HEAD_COMPACT_MAX_ROWS = 5_000
 # The head is compacted a shard of series (series_id % HEAD_SHARDS) at a time, each with its own
 # watermark. Changing it needs a migration that first compacts the whole head.
 HEAD_SHARDS = 8

@@ -23,9 +23,9 @@ OUTPUT_TAIL_CHARS = 4000
 def database_url_for_current_test_db() -> str:
     """Return a DATABASE_URL naming the database this test runs on (the test database)."""
     db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{Path(db['NAME']).resolve()}"  # absolute path: sqlite:////abs/path
-    if db["ENGINE"] == "django.db.backends.postgresql":
+    if connection.vendor == "postgresql":
         credentials = quote(db["USER"], safe="")
         if db.get("PASSWORD"):
             credentials += ":" + quote(db["PASSWORD"], safe="")
