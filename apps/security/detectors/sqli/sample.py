@@ -108,10 +108,9 @@ def sample(text: str) -> str:
 
 def anchored(text: str) -> bool:
     """Whether anything in `text` points at SQL, as strongly as the head of a value must."""
-    for literal, pattern, strength in _ANCHOR_PATTERNS:
-        if strength >= MIN_END_STRENGTH and literal in text and pattern.search(text):
-            return True  # one strong anchor is enough: no need to find them all
-    return sum(strength for _, strength in _anchors(text)) >= MIN_END_STRENGTH
+    # One pass over the patterns, which stops as soon as that much is found: one strong anchor
+    # is enough, and a text without one is searched once, not once for strong ones and again.
+    return sum(strength for _, strength in _anchors(text, MIN_END_STRENGTH)) >= MIN_END_STRENGTH
 
 
 def _windows(text: str, anchors: list[tuple[int, int]]) -> list[tuple[int, int]]:
