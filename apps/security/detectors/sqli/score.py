@@ -65,6 +65,7 @@ _RUNS = bytes(
     code if chr(code) in "abcdefghijklmnopqrstuvwxyz0123456789_$" else 32 for code in range(256)
 )
 _KNOWN_WORDS = frozenset(word.encode() for word in WORD_KIND)
+_GLUED_ENDINGS = tuple(keyword.encode() for keyword in GLUED_KEYWORDS)
 # System procedure prefixes (xp_, sp_, utl_, dbms_, openrowset, …), each pattern led by a
 # literal so that the regex engine skips along in C.
 _SYSTEM_UNDERSCORE = re.compile(r"_(?:(?<=\bxp_)|(?<=\bsp_)|(?<=\butl_)|(?<=\bdbms_))")
@@ -116,23 +117,32 @@ def _sqlish(text: str) -> bool:
         return True
     if not text.isprintable() and _ODD_SEPARATOR.search(text):
         return True  # control characters between words: evasion, which adds up with the rest
-    if _knows_a_word(text):
-        return True
-    # The lexer splits a keyword off a number it is glued to (1e5union): a word that _WORD,
-    # starting at the exponent's or the hex number's letter, does not see.
-    if not any(map(text.__contains__, GLUED_LETTERS)):
-        return False  # (hex digits and the like, one character search each)
-    return any(keyword in text and glued.search(text) for keyword, glued in _GLUED)
-
-
-def _knows_a_word(text: str) -> bool:
-    """Whether a word of `text` (as `_WORD` finds them) is one the lexer knows."""
     if not text.isascii():
-        return not WORD_KIND.keys().isdisjoint(_WORD.findall(text))
+        return not WORD_KIND.keys().isdisjoint(_WORD.findall(text)) or _glued(text)
     runs = set(text.encode().translate(_RUNS).split())
+    return _knows_a_word(runs) or (_may_glue(text, runs) and _glued(text))
+
+
+def _knows_a_word(runs: set[bytes]) -> bool:
+    """Whether a word among the runs of word characters of an ASCII text (as `_WORD` finds
+    them) is one the lexer knows."""
     if not _KNOWN_WORDS.isdisjoint(runs):
         return True  # a run that starts with a letter is a word as it stands
     return not _KNOWN_WORDS.isdisjoint({run.lstrip(b"0123456789$") for run in runs})
+
+
+def _may_glue(text: str, runs: set[bytes]) -> bool:
+    """False only when no keyword of an ASCII text can be glued to a number: one that is, is
+    followed by no word character, so it ends a run of them or stands before a `$`."""
+    return "$" in text or any(run.endswith(_GLUED_ENDINGS) for run in runs)
+
+
+def _glued(text: str) -> bool:
+    """Whether a keyword stands glued to a number (1e5union), which the lexer splits off: a
+    word that _WORD, starting at the exponent's or the hex number's letter, does not see."""
+    if not any(map(text.__contains__, GLUED_LETTERS)):
+        return False  # (hex digits and the like, one character search each)
+    return any(keyword in text and glued.search(text) for keyword, glued in _GLUED)
 
 
 def _evasive(canonical: str, text: str, kinds: str) -> bool:
