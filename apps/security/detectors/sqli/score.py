@@ -3,7 +3,8 @@
 A value is scored as it stands and through the values nested in it (the strings of a JSON
 document instead of the document itself); a long one through a sample of itself (`sample`).
 The work per value is bounded, and decided values stop early: nothing nested is looked at once
-the confidence is capped. Distinct values, and short nested ones, are cached.
+the confidence is capped. Distinct values, and short nested ones, are cached, and so are the
+findings of the token signatures per kind string.
 """
 
 import re
@@ -30,6 +31,7 @@ from .signatures import TEXT_SIGNATURES, TOKEN_SIGNATURES, Signature
 CACHED_VALUES = 2048
 CACHED_PARTS = 8192
 SHORT_PART_CHARS = 96  # nested values up to this long are cached on their own
+CACHED_KINDS = 4096  # token signature findings, per kind string
 NESTED_HEAD_CHARS = 128  # what is analysed of a long query or XML value on its own: its start
 GATED_FROM_CHARS = 32  # in a long value, nested values longer than this need an anchor
 
@@ -177,14 +179,23 @@ def _prose_prefix(text: str) -> dict[str, bool]:
     return found
 
 
-def _token_evidence(text: str, kinds: str, found: dict[str, float]) -> None:
-    """Add the evidence of the token signatures, context by context.
+@lru_cache(maxsize=CACHED_KINDS)
+def _token_findings(
+    kinds: str, prose_single: bool, prose_double: bool, evasive: bool
+) -> tuple[tuple[str, float], ...]:
+    """The evidence of the token signatures, context by context, after that of evasion when
+    `evasive`: (name, weight) pairs in the order found.
 
-    `text` is the whole (normalised) value, `kinds` those of it or of a sample of it.
+    `kinds` are those of a value or of a sample of it; `prose_single`/`prose_double` tell
+    whether several words stand before the first ' or " of the value. Nothing else counts, so
+    values with the same kinds share the work: a payload sent again with other numbers and
+    names in it, or the words and numbers that most short values are.
     """
-    for context in contexts(kinds, _prose_prefix(text)):
+    found = {_EVASION[0]: _EVASION[1]} if evasive else {}
+    for context in contexts(kinds, {"'": prose_single, '"': prose_double}):
         if _context_evidence(context, found):
-            return
+            break
+    return tuple(found.items())
 
 
 def _context_evidence(context: Context, found: dict[str, float]) -> bool:
@@ -329,11 +340,10 @@ def _analyse(value: str, gated: bool = False) -> tuple[float, str]:
 
 def _evidence(canonical: str, text: str, sampled: str) -> tuple[float, str]:
     """Score the normalised `text` of a value by its sample (`text` itself when short)."""
-    found: dict[str, float] = {}
     kinds, words = lex(sampled)
-    if _evasive(canonical, text, kinds):
-        found[_EVASION[0]] = _EVASION[1]
-    _token_evidence(text, kinds, found)
+    prose = _prose_prefix(text)
+    evasive = _evasive(canonical, text, kinds)
+    found = dict(_token_findings(kinds, prose["'"], prose['"'], evasive))
     _text_evidence(sampled, words, found)
     if len(found) == 1 and _EVASION[0] in found:
         return _NOTHING
