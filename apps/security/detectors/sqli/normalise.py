@@ -7,17 +7,20 @@ kept: the lexer needs them to tell "comment truncation" from text; `strip_commen
 for a comment-free view.
 """
 
+import codecs
 import html
 import re
 import unicodedata
 from html.entities import html5
-from urllib.parse import unquote, unquote_plus
+from typing import cast
+from urllib.parse import unquote
 
 MAX_CHARS = 4096
 MAX_DECODE_ROUNDS = 3
 
 _IIS_UNICODE = re.compile(r"%u([0-9a-fA-F]{4})")
 _URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+_URL_ESCAPE_BYTES = re.compile(rb"%(?=[0-9a-fA-F]{2})")
 # An `&` and an entity that html.unescape expands without a `;` (&amp, &lt, &copy, …), the
 # names grouped by their first letter so that the regex engine tries few of them per `&`.
 _BARE_NAMES: dict[str, list[str]] = {}
@@ -78,12 +81,29 @@ def url_decode(text: str, plus: bool = False) -> str:
             text = _IIS_UNICODE.sub(lambda m: chr(int(m.group(1), 16)), text)
         if not plus and not _URL_ESCAPE.search(text):
             break  # unquote would return the text as it is
-        decoded = unquote_plus(text) if plus else unquote(text)
+        decoded = _unquote(text, plus)
         plus = False
         if decoded == text:
             break
         text = decoded
     return text
+
+
+def _unquote(text: str, plus: bool) -> str:
+    """urllib's unquote, or unquote_plus with `plus`; in C for ASCII text, where urllib runs
+    a Python loop over the escapes (a long URL holds dozens): each %XX becomes a \\xXX escape
+    (backslashes of the text escaped themselves) for codecs.escape_decode, which yields the
+    same bytes, decoded as UTF-8 the way urllib does it."""
+    if plus:
+        text = text.replace("+", " ")
+    if not text.isascii():
+        return unquote(text)
+    raw = text.encode()
+    if b"\\" in raw:
+        raw = raw.replace(b"\\", b"\\\\")
+    escaped = _URL_ESCAPE_BYTES.sub(rb"\\x", raw)
+    decoded = cast(bytes, codecs.escape_decode(escaped)[0])  # bytes, whatever typeshed says
+    return decoded.decode("utf-8", "replace")
 
 
 def entity_decode(text: str) -> str:
