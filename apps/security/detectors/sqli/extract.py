@@ -12,9 +12,12 @@ from typing import Any
 
 import orjson
 
+from .sample import LONG_CHARS
+
 MAX_NESTED = 16
 MAX_JSON_STRINGS = 64  # a JSON document's strings are short, and all of them are wanted
 MAX_DEPTH = 8
+NESTED_HEAD_CHARS = 128  # what is analysed of a long query or XML value on its own: its start
 
 # A name starts where no name character stands before it, and is taken whole (possessive):
 # trying every tail of every word of a long text would cost time quadratic in its length.
@@ -118,7 +121,13 @@ def nested_strings(value: str) -> tuple[list[str], bool]:
         if len(strings) > MAX_JSON_STRINGS:
             return strings[:MAX_JSON_STRINGS], False
         found = strings
-        _collect(found, _structured_values(value), value, MAX_JSON_STRINGS)
+        # Its query and XML values are stretches of its strings, each of which is analysed
+        # whole: what is new in a long one is only that a query may start where it starts.
+        heads = [
+            part[:NESTED_HEAD_CHARS] if len(part) > LONG_CHARS else part
+            for part in _structured_values(value)
+        ]
+        _collect(found, heads, value, MAX_JSON_STRINGS)
         return found, True
     _collect(found, _structured_values(value), value, MAX_NESTED)
     return found, False

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from itertools import compress
 
-from .extract import nested_strings
+from .extract import NESTED_HEAD_CHARS, nested_strings
 from .grammar import KINDS, Context, contexts, mark
 from .lexer import GLUED_KEYWORDS, WORD_KIND, lex
 from .normalise import (
@@ -32,7 +32,6 @@ CACHED_VALUES = 2048
 CACHED_PARTS = 8192
 SHORT_PART_CHARS = 96  # nested values up to this long are cached on their own
 CACHED_KINDS = 4096  # token signature findings, per kind string
-NESTED_HEAD_CHARS = 128  # what is analysed of a long query or XML value on its own: its start
 GATED_FROM_CHARS = 32  # in a long value, nested values longer than this need an anchor
 
 
