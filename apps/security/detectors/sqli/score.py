@@ -9,7 +9,7 @@ findings of the token signatures per kind string.
 
 import re
 from functools import lru_cache
-from itertools import compress
+from itertools import compress, repeat
 
 from .extract import NESTED_HEAD_CHARS, nested_strings
 from .grammar import KINDS, Context, contexts, mark
@@ -85,10 +85,10 @@ _DOUBLE_QUOTE = 0.5  # that discount
 _PROSE_WORDS = 3  # spaces before the first quote from which the value reads as text
 # Text signatures by their gates: all of some words are tokens, or one of some fragments occurs.
 _WORD_GATES = tuple((index, sig.words) for index, sig in enumerate(TEXT_SIGNATURES) if sig.words)
-_FRAGMENT_GATES = tuple(
-    (fragment, index) for index, sig in enumerate(TEXT_SIGNATURES) for fragment in sig.fragments
-)
-_TEXT_FRAGMENTS = tuple(dict.fromkeys(fragment for fragment, _ in _FRAGMENT_GATES))
+_GATED_BY_FRAGMENT: dict[str, list[int]] = {}
+for _index, _sig in enumerate(TEXT_SIGNATURES):
+    for _fragment in _sig.fragments:
+        _GATED_BY_FRAGMENT.setdefault(_fragment, []).append(_index)
 _NOTHING = (0.0, "")
 
 
@@ -129,13 +129,13 @@ def _knows_a_word(runs: set[bytes]) -> bool:
     them) is one the lexer knows."""
     if not _KNOWN_WORDS.isdisjoint(runs):
         return True  # a run that starts with a letter is a word as it stands
-    return not _KNOWN_WORDS.isdisjoint({run.lstrip(b"0123456789$") for run in runs})
+    return not _KNOWN_WORDS.isdisjoint(map(bytes.lstrip, runs, repeat(b"0123456789$")))
 
 
 def _may_glue(text: str, runs: set[bytes]) -> bool:
     """False only when no keyword of an ASCII text can be glued to a number: one that is, is
     followed by no word character, so it ends a run of them or stands before a `$`."""
-    return "$" in text or any(run.endswith(_GLUED_ENDINGS) for run in runs)
+    return "$" in text or any(map(bytes.endswith, runs, repeat(_GLUED_ENDINGS)))
 
 
 def _glued(text: str) -> bool:
@@ -236,8 +236,8 @@ def _text_evidence(text: str, words: set[str], found: dict[str, float]) -> None:
     if len(text) <= _BARE_OPERATOR_CHARS and _BARE_OPERATOR.match(text):
         found["bare SQL operator"] = _BARE_OPERATOR_WEIGHT
     gated = {index for index, needed in _WORD_GATES if needed <= words}
-    if any(map(text.__contains__, _TEXT_FRAGMENTS)):
-        gated.update(index for fragment, index in _FRAGMENT_GATES if fragment in text)
+    for fragment in filter(text.__contains__, _GATED_BY_FRAGMENT):  # each looked for once
+        gated.update(_GATED_BY_FRAGMENT[fragment])
     for index in sorted(gated):
         sig = TEXT_SIGNATURES[index]
         if sig.search(text):
