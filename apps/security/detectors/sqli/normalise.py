@@ -50,11 +50,20 @@ _LOOKALIKES = {
     **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", ""),
 }
 _LATIN1_LOOKALIKES = {char: to for char, to in _LOOKALIKES.items() if ord(char) < 256}
-# Case-folding Latin-1 text one byte per character: str.casefold looks every character of a
-# non-ASCII text up in Unicode's tables, eight times slower. Within Latin-1 only the micro sign
-# and the sharp s fold to something else than their lower case (μ, ss): those take casefold.
+# Folding Latin-1 text one byte per character: str.casefold looks every character of a
+# non-ASCII text up in Unicode's tables, and NFKC checks it, several times slower. Within
+# Latin-1 only these characters change under NFKC or the look-alike map, or fold to something
+# else than their lower case (the micro sign to μ, the sharp s to ss): text that holds one of
+# them takes the general way.
 _LATIN1_LOWER = bytes(ord(chr(code).lower()) for code in range(256))
-_FOLDS_APART = ("\u00b5", "\u00df")
+_LATIN1_SPECIAL = {
+    code
+    for code in range(128, 256)
+    if not unicodedata.is_normalized("NFKC", chr(code))
+    or chr(code) in _LATIN1_LOOKALIKES
+    or chr(code).casefold() != chr(code).lower()
+}
+_NOT_LATIN1_SPECIAL = bytes(code for code in range(256) if code not in _LATIN1_SPECIAL)
 _VERSION_COMMENT = re.compile(r"/\*!\d*(.*?)(?:\*/|$)", re.DOTALL)
 _BLOCK_COMMENT = re.compile(r"/\*(?!!).*?\*/", re.DOTALL)
 _BACKTICK_NAME = re.compile(r"`([\w$.]+)`")
@@ -171,22 +180,19 @@ def fold_unicode(text: str) -> str:
     """NFKC (full-width letters to ASCII), look-alike quotes to ASCII, then case-fold."""
     if text.isascii():
         return text.lower()  # the same as casefold for ASCII, and it has a fast path for it
+    try:
+        latin1 = text.encode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not latin1.translate(None, _NOT_LATIN1_SPECIAL):
+            # Nothing to normalise or replace, and case-folding is lower-casing: in C.
+            return latin1.translate(_LATIN1_LOWER).decode("latin-1")
     # Look-alikes first: NFKC would turn the acute accent into a space and a combining mark.
     text = _replace_lookalikes(text)
     if not unicodedata.is_normalized("NFKC", text):
         text = _replace_lookalikes(unicodedata.normalize("NFKC", text))
-    return _casefold(text)
-
-
-def _casefold(text: str) -> str:
-    """str.casefold, at C speed for the Latin-1 text most accented Western text is."""
-    if any(map(text.__contains__, _FOLDS_APART)):
-        return text.casefold()
-    try:
-        latin1 = text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text.casefold()
-    return latin1.translate(_LATIN1_LOWER).decode("latin-1")
+    return text.casefold()
 
 
 def unwrap_comments(text: str) -> str:
