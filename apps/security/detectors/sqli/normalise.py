@@ -21,6 +21,7 @@ MAX_DECODE_ROUNDS = 3
 _IIS_UNICODE = re.compile(r"%u([0-9a-fA-F]{4})")
 _URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 _URL_ESCAPE_BYTES = re.compile(rb"%(?=[0-9a-fA-F]{2})")
+_NOT_AN_ESCAPE = re.compile(rb"%(?![0-9a-fA-F]{2})")
 # An `&` and an entity that html.unescape expands without a `;` (&amp, &lt, &copy, …), the
 # names grouped by their first letter so that the regex engine tries few of them per `&`.
 _BARE_NAMES: dict[str, list[str]] = {}
@@ -110,7 +111,10 @@ def _unquote(text: str, plus: bool) -> str:
     raw = text.encode()
     if b"\\" in raw:
         raw = raw.replace(b"\\", b"\\\\")
-    escaped = _URL_ESCAPE_BYTES.sub(rb"\\x", raw)
+    if _NOT_AN_ESCAPE.search(raw):
+        escaped = _URL_ESCAPE_BYTES.sub(rb"\\x", raw)
+    else:
+        escaped = raw.replace(b"%", b"\\x")  # every % starts an escape: no regex needed
     decoded = cast(bytes, codecs.escape_decode(escaped)[0])  # bytes, whatever typeshed says
     return decoded.decode("utf-8", "replace")
 
