@@ -18,6 +18,8 @@ nested values such as JSON keys and enum-like fields do repeat, as they do in re
   encoded) with random numbers and names, placed in such a value: appended to it, inside it,
   in a JSON field or in a query parameter.
 The share of values flagged (confidence ≥ 0.3) is printed too: false positives for benign.
+So are the CPU-time p50/p99 per kind of value (prose, JSON, URL; the four placements), from one
+pass over values of their own: they tell which kind the overall p99 comes from.
 """
 
 import random
@@ -169,6 +171,8 @@ def _url(rng: random.Random, size: int) -> str:
 
 
 BENIGN: tuple[Callable[[random.Random, int], str], ...] = (_prose, _json, _url)
+BENIGN_KINDS = ("prose", "JSON", "URL")
+MALICIOUS_WAYS = ("appended", "inside", "in JSON", "in a query")  # as malicious_value places them
 
 
 def benign_value(rng: random.Random, index: int) -> str:
@@ -248,13 +252,38 @@ def percentiles_us(
     return best
 
 
+def kind_of(label: str, index: int) -> str:
+    """What the index-th value of `benign_value` or `malicious_value` is (see there)."""
+    if label == "benign":
+        return BENIGN_KINDS[index % len(BENIGN)]
+    return MALICIOUS_WAYS[index // len(PAYLOADS) % len(MALICIOUS_WAYS)]
+
+
+def kinds_report(label: str, inputs: list[str], start: int) -> str:
+    """p50/p99 of the CPU time of sqli_confidence per kind of value, over inputs[start:] (one
+    pass, no best of rounds: it tells which kind the overall p99 comes from)."""
+    samples: dict[str, list[float]] = {}
+    for index in range(start, len(inputs)):
+        started = time.thread_time()
+        sqli_confidence(inputs[index])
+        samples.setdefault(kind_of(label, index), []).append(time.thread_time() - started)
+    figures = []
+    for kind in BENIGN_KINDS if label == "benign" else MALICIOUS_WAYS:
+        times = sorted(samples[kind])
+        p50, p99 = times[len(times) // 2] * 1e6, times[int(len(times) * 0.99)] * 1e6
+        figures.append(f"{kind} p50 {p50:.0f} p99 {p99:.0f}")
+    return "; ".join(figures) + " µs"
+
+
 def speed_report() -> None:
     """Print p50/p99 of sqli_confidence on 1 KB values, each with its ratio to the ceiling:
     elapsed time, then the thread's CPU time, which other work on the machine does not add to
     (a busy machine's p99 of elapsed time is mostly the waits for a core)."""
     for label, make in (("benign", benign_value), ("malicious", malicious_value)):
         count = ROUNDS * CALLS_PER_ROUND
-        inputs = values(make, 2 * count)  # values of their own for each clock: none cached
+        # Values of their own for each clock and for the figures per kind: none cached.
+        every = values(make, 3 * count)
+        inputs = every[: 2 * count]
         for clock_name, clock, part in (
             ("elapsed", time.perf_counter, inputs[:count]),
             ("CPU", time.thread_time, inputs[count:]),
@@ -266,6 +295,7 @@ def speed_report() -> None:
                 f"{clock_name:7s}: p50 {p50:6.1f} µs, p99 {p99:6.1f} µs = {p50 / c50:5.1f} x / "
                 f"{p99 / c99:5.1f} x ceiling (one re.search: p50 {c50:.1f} µs, p99 {c99:.1f} µs)"
             )
+        print(f"speed     {label} values by kind, CPU: {kinds_report(label, every, 2 * count)}")
         flagged = sum(sqli_confidence(value)[0] >= FLAGGED for value in inputs) / len(inputs)
         size = sum(map(len, inputs)) / len(inputs)
         print(f"speed     {label} values: {size:4.0f} B on average, flagged {flagged:.1%}")

@@ -8,14 +8,16 @@ strings then stand for it), each nesting level at most MAX_DEPTH deep.
 """
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
+from .sample import LONG_CHARS
+
 MAX_NESTED = 16
 MAX_JSON_STRINGS = 64  # a JSON document's strings are short, and all of them are wanted
 MAX_DEPTH = 8
+NESTED_HEAD_CHARS = 128  # what is analysed of a long query or XML value on its own: its start
 
 # A name starts where no name character stands before it, and is taken whole (possessive):
 # trying every tail of every word of a long text would cost time quadratic in its length.
@@ -33,21 +35,31 @@ _QUERY_AFTER_MARK = re.compile(r"\?[\w.\[\]$-]+=(?!=)")
 def json_strings(document: Any) -> list[str]:
     """Return the keys and string leaves of a parsed JSON document, depth first, at most
     MAX_DEPTH levels down."""
+    if isinstance(document, str):
+        return [document]
     found: list[str] = []
-    stack: list[tuple[Any, int]] = [(document, 0)]  # a stack, not recursion: far fewer calls
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            found.append(value)
-        elif depth >= MAX_DEPTH:
-            continue
-        elif isinstance(value, dict):
-            for key, item in reversed(value.items()):
-                stack.append((item, depth + 1))
-                stack.append((str(key), depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in reversed(value))
+    if isinstance(document, dict | list) and MAX_DEPTH > 0:
+        _add_strings(document, 1, found)
     return found
+
+
+def _add_strings(container: dict[Any, Any] | list[Any], depth: int, found: list[str]) -> None:
+    """Append the keys and strings of a JSON object or array whose items are `depth` levels
+    down, and those of the objects and arrays among them that are not too deep.
+    (One call per container, not per item: JSON documents are mostly leaves.)"""
+    if isinstance(container, dict):
+        for key, item in container.items():
+            found.append(str(key))
+            if isinstance(item, str):
+                found.append(item)
+            elif depth < MAX_DEPTH and isinstance(item, dict | list):
+                _add_strings(item, depth + 1, found)
+        return
+    for item in container:
+        if isinstance(item, str):
+            found.append(item)
+        elif depth < MAX_DEPTH and isinstance(item, dict | list):
+            _add_strings(item, depth + 1, found)
 
 
 def parse_json(value: str) -> Any:
@@ -61,25 +73,25 @@ def parse_json(value: str) -> Any:
         return None
 
 
-def _xml_values(value: str) -> Iterator[str]:
-    """Yield the attribute values, then the text nodes, of an XML or HTML snippet."""
-    for match in _XML_ATTRIBUTE.finditer(value):
-        yield match.group(1) if match.group(1) is not None else match.group(2)
-    for match in _XML_TEXT.finditer(value):
-        yield match.group(1)
+def _xml_values(value: str) -> list[str]:
+    """The attribute values, then the text nodes, of an XML or HTML snippet."""
+    # One of the two groups of an attribute matched, the other one is empty.
+    attributes = [double or single for double, single in _XML_ATTRIBUTE.findall(value)]
+    return attributes + _XML_TEXT.findall(value)
 
 
-def _structured_values(value: str) -> Iterator[str]:
-    """Yield the XML and query-string values nested in `value`, duplicates and blanks
-    included."""
+def _structured_values(value: str) -> list[str]:
+    """The XML and query-string values nested in `value`, duplicates and blanks included.
+    (findall: the groups are taken out in C, not one Python call per match.)"""
+    found = []
     if "<" in value and "=" in value:
-        yield from _xml_values(value)
+        found = _xml_values(value)
     if "=" in value and _looks_like_query(value):
         first = _QUERY_FIRST.match(value)
         if first:
-            yield first.group(1)
-        for match in _QUERY_NEXT.finditer(value, first.end() if first else 0):
-            yield match.group(1)
+            found.append(first.group(1))
+        found += _QUERY_NEXT.findall(value, first.end() if first else 0)
+    return found
 
 
 def _looks_like_query(value: str) -> bool:
@@ -109,20 +121,22 @@ def nested_strings(value: str) -> tuple[list[str], bool]:
         if len(strings) > MAX_JSON_STRINGS:
             return strings[:MAX_JSON_STRINGS], False
         found = strings
-        _collect(found, _structured_values(value), value, MAX_JSON_STRINGS)
+        # Its query and XML values are stretches of its strings, each of which is analysed
+        # whole: what is new in a long one is only that a query may start where it starts.
+        heads = [
+            part[:NESTED_HEAD_CHARS] if len(part) > LONG_CHARS else part
+            for part in _structured_values(value)
+        ]
+        _collect(found, heads, value, MAX_JSON_STRINGS)
         return found, True
     _collect(found, _structured_values(value), value, MAX_NESTED)
     return found, False
 
 
-def _collect(found: list[str], candidates: Iterator[str], value: str, limit: int) -> None:
+def _collect(found: list[str], candidates: list[str], value: str, limit: int) -> None:
     """Append candidates that are new, non-blank and not `value` itself, up to `limit`."""
     if len(found) >= limit:
         return
     seen = {value, *found}
-    for candidate in candidates:
-        if candidate not in seen and not candidate.isspace() and candidate:
-            seen.add(candidate)
-            found.append(candidate)
-            if len(found) >= limit:
-                return
+    new = [each for each in dict.fromkeys(filter(str.strip, candidates)) if each not in seen]
+    found.extend(new[: limit - len(found)])

@@ -77,6 +77,16 @@ GLUED_KEYWORDS = (
     *("select", "into", "not", "where"),
 )
 _GLUED_KEYWORD = re.compile(rf"[\d.](?=(?:{'|'.join(GLUED_KEYWORDS)})\b)")
+
+
+def _ascii_digits(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The same pattern for text without other digits than ASCII ones: `\\d` is a Unicode
+    category, which the regex engine tests per character, `[0-9]` a set it skips along in C."""
+    return re.compile(pattern.pattern.replace(r"[\d.]", "[0-9.]").replace(r"\d", "[0-9]"))
+
+
+_LONG_ASCII_NUMBER = _ascii_digits(_LONG_NUMBER)
+_GLUED_ASCII_KEYWORD = _ascii_digits(_GLUED_KEYWORD)
 # Each ASCII character as a digit (0), a dot, `x` (a hex prefix, or xor), `b` or `e` (a binary
 # prefix or an exponent: L), another letter that starts a glued keyword (k), another lower-case
 # letter (a), or nothing of interest (a space): one bytes.translate, then substring tests, tell
@@ -231,14 +241,16 @@ def _replace_literals(text: str) -> str:
         shape = text.encode("ascii", "replace").translate(_SHAPE)
         long = any(map(shape.__contains__, _LONG_SHAPES))
         glue = any(map(shape.__contains__, _GLUED_SHAPES)) or (b"0X" in shape and "xor" in text)
+        glued_keyword, long_number = _GLUED_ASCII_KEYWORD, _LONG_ASCII_NUMBER
     else:
         long = glue = bool(_RARE_NUMBER.search(text))
+        glued_keyword, long_number = _GLUED_KEYWORD, _LONG_NUMBER
     # Splitting a glued keyword off only inserts spaces: it never makes a long number where
     # the shapes saw none.
     if glue:
-        text = _GLUED_KEYWORD.sub(r"\g<0> ", text)
+        text = glued_keyword.sub(r"\g<0> ", text)
     if long:
-        text = _LONG_NUMBER.sub(f" {_NUMBER_PLACEHOLDER} ", text)
+        text = long_number.sub(f" {_NUMBER_PLACEHOLDER} ", text)
     if "@" in text:
         text = _VARIABLE.sub(f" {_VARIABLE_PLACEHOLDER} ", text)
     return text

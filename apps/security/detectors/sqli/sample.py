@@ -14,8 +14,9 @@ single anchor yields an empty sample.
 """
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from itertools import accumulate, islice, repeat
+from operator import add, sub
 
 from .lexer import WORD_KIND
 
@@ -64,6 +65,10 @@ _ANCHOR_PATTERNS = tuple(
         ("select", "select", 1),
     )
 )
+# The same patterns in one alternation, found in one scan: each starts with a character of its
+# own, so that at most one of them matches at a place, and none of them holds another's start.
+_ANY_ANCHOR = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern, _ in _ANCHOR_PATTERNS))
+_STRENGTH_BY_HEAD = {literal[0]: strength for literal, _, strength in _ANCHOR_PATTERNS}
 # A call: `(` right after a word, as strong as the word is SQL's. The words are read from the
 # reversed text, where each is the run of word characters right after its `(` (at most
 # CALLEE_CHARS of it, more than the longest SQL word): one scan instead of one per call.
@@ -108,18 +113,16 @@ def sample(text: str) -> str:
 
 def anchored(text: str) -> bool:
     """Whether anything in `text` points at SQL, as strongly as the head of a value must."""
-    for literal, pattern, strength in _ANCHOR_PATTERNS:
-        if strength >= MIN_END_STRENGTH and literal in text and pattern.search(text):
-            return True  # one strong anchor is enough: no need to find them all
-    return sum(strength for _, strength in _anchors(text)) >= MIN_END_STRENGTH
+    # One pass over the patterns, which stops as soon as that much is found: one strong anchor
+    # is enough, and a text without one is searched once, not once for strong ones and again.
+    return sum(strength for _, strength in _anchors(text, MIN_END_STRENGTH)) >= MIN_END_STRENGTH
 
 
 def _windows(text: str, anchors: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The spans to keep, in order and merged: the head and the tail if anchored, then the
     strongest windows (by the summed strength of the anchors in each) within the budget."""
-    anchors = sorted(anchors)
-    positions = [at for at, _ in anchors]
-    summed = [0, *accumulate(strength for _, strength in anchors)]
+    positions, strengths = zip(*sorted(anchors), strict=True) if anchors else ((), ())
+    summed = list(accumulate(strengths, initial=0))
     # The head and the tail, where a payload usually stands, are kept when an anchor is there.
     head = summed[bisect_left(positions, HEAD_CHARS)]
     tail = summed[-1] - summed[bisect_left(positions, len(text) - TAIL_CHARS)]
@@ -127,7 +130,7 @@ def _windows(text: str, anchors: list[tuple[int, int]]) -> list[tuple[int, int]]
     if tail >= MIN_END_STRENGTH:
         spans.append((len(text) - TAIL_CHARS, len(text)))
     if summed[-1] >= MIN_STRENGTH:  # else no window is strong enough
-        _add_windows(text, anchors, positions, summed, spans)
+        _add_windows(len(text), positions, summed, spans)
     merged: list[tuple[int, int]] = []
     for start, stop in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -138,33 +141,33 @@ def _windows(text: str, anchors: list[tuple[int, int]]) -> list[tuple[int, int]]
 
 
 def _add_windows(
-    text: str,
-    anchors: list[tuple[int, int]],
-    positions: list[int],
-    summed: list[int],
-    spans: list[tuple[int, int]],
+    length: int, positions: tuple[int, ...], summed: list[int], spans: list[tuple[int, int]]
 ) -> None:
     """Add the strongest windows (by the summed strength of the anchors in each) to `spans`,
-    as far as they are not covered yet, within the budget."""
-    ranked = sorted(
-        (summed[bisect_left(positions, at + AFTER_CHARS)] - summed[index], at)
-        for index, (at, _) in enumerate(anchors)
-    )
+    as far as they are not covered yet, within the budget. (`spans` is kept sorted.)"""
+    # The strength of the window after each anchor: the sums up to its end and to its start,
+    # the ends found by bisection; all of it mapped in C.
+    ends = map(bisect_left, repeat(positions), map(add, positions, repeat(AFTER_CHARS)))
+    strengths = map(sub, map(summed.__getitem__, ends), summed)
+    ranked = sorted(zip(strengths, positions, strict=True), reverse=True)
+    spans.sort()
     budget = BUDGET_CHARS - TAIL_CHARS
-    for strength, at in reversed(ranked):
+    for strength, at in ranked:
         if strength < MIN_STRENGTH or budget <= 0:
             break
         for start, stop in _uncovered(spans, max(at - BEFORE_CHARS, 0), at + AFTER_CHARS):
-            stop = min(stop, len(text), start + budget)
-            spans.append((start, stop))
+            stop = min(stop, length, start + budget)
+            insort(spans, (start, stop))
             budget -= stop - start
 
 
 def _uncovered(spans: list[tuple[int, int]], start: int, stop: int) -> list[tuple[int, int]]:
-    """The parts of start…stop that none of `spans` covers."""
+    """The parts of start…stop that none of the (sorted) `spans` covers."""
     parts = []
-    for begin, end in sorted(spans):
-        if begin < stop and end > start:
+    for begin, end in spans:
+        if begin >= stop:
+            break  # and so do all the spans after it
+        if end > start:
             if begin > start:
                 parts.append((start, begin))
             start = max(start, end)
@@ -172,21 +175,29 @@ def _uncovered(spans: list[tuple[int, int]], start: int, stop: int) -> list[tupl
 
 
 def _anchors(text: str, enough: float | None = None) -> list[tuple[int, int]]:
-    """Where SQL could start in `text`, and how strongly each place points at it; only some
-    of them once their strengths add up to `enough`."""
-    found: list[tuple[int, int]] = []
-    total = 0
-    for literal, pattern, strength in _ANCHOR_PATTERNS:
-        if literal in text:  # found at C speed, far cheaper than starting a scan
-            before = len(found)
-            starts = map(_START, islice(pattern.finditer(text), MAX_ANCHORS))
-            found.extend(zip(starts, repeat(strength)))
-            total += (len(found) - before) * strength
-            if enough is not None and total >= enough:
-                return found
-    if "(" in text:
+    """Where SQL could start in `text`, and how strongly each place points at it (at most
+    MAX_ANCHORS places per pattern); the calls of SQL functions only while the rest add up
+    to less than `enough`."""
+    starts = list(map(_START, _ANY_ANCHOR.finditer(text)))
+    heads = list(map(text.__getitem__, starts))  # which pattern: the one led by that character
+    if len(starts) > MAX_ANCHORS:
+        starts, heads = _first_per_pattern(starts, heads)
+    found = list(zip(starts, map(_STRENGTH_BY_HEAD.__getitem__, heads), strict=True))
+    if "(" in text and (enough is None or sum(strength for _, strength in found) < enough):
         found.extend(_call_anchors(text))
     return found
+
+
+def _first_per_pattern(starts: list[int], heads: list[str]) -> tuple[list[int], list[str]]:
+    """The first MAX_ANCHORS places found by each pattern (`heads` tells which)."""
+    counted: dict[str, int] = {}
+    kept_starts, kept_heads = [], []
+    for start, head in zip(starts, heads, strict=True):
+        counted[head] = counted.get(head, 0) + 1
+        if counted[head] <= MAX_ANCHORS:
+            kept_starts.append(start)
+            kept_heads.append(head)
+    return kept_starts, kept_heads
 
 
 def _call_anchors(text: str) -> list[tuple[int, int]]:

@@ -3,14 +3,15 @@
 A value is scored as it stands and through the values nested in it (the strings of a JSON
 document instead of the document itself); a long one through a sample of itself (`sample`).
 The work per value is bounded, and decided values stop early: nothing nested is looked at once
-the confidence is capped. Distinct values, and short nested ones, are cached.
+the confidence is capped. Distinct values, and short nested ones, are cached, and so are the
+findings of the token signatures per kind string.
 """
 
 import re
 from functools import lru_cache
-from itertools import compress
+from itertools import compress, repeat
 
-from .extract import nested_strings
+from .extract import NESTED_HEAD_CHARS, nested_strings
 from .grammar import KINDS, Context, contexts, mark
 from .lexer import GLUED_KEYWORDS, WORD_KIND, lex
 from .normalise import (
@@ -30,7 +31,7 @@ from .signatures import TEXT_SIGNATURES, TOKEN_SIGNATURES, Signature
 CACHED_VALUES = 2048
 CACHED_PARTS = 8192
 SHORT_PART_CHARS = 96  # nested values up to this long are cached on their own
-NESTED_HEAD_CHARS = 128  # what is analysed of a long query or XML value on its own: its start
+CACHED_KINDS = 4096  # token signature findings, per kind string
 GATED_FROM_CHARS = 32  # in a long value, nested values longer than this need an anchor
 
 
@@ -52,7 +53,6 @@ _QUESTION_OPERATOR = re.compile(rf"\?(?<={_SPACE}\?)(?={_SPACE})")
 _PLAIN_BYTES = bytes(  # the same for ASCII text, as the bytes to delete: ten times faster
     code for code in range(128) if not _SPECIAL.match(chr(code))
 )
-_NEEDS_DECODING = re.compile(r"[%&+]")
 # The lexer's glued keywords, one pattern each that starts with the keyword itself: the regex
 # engine skips to it in C, where the lexer's one pattern tries every keyword after every digit.
 GLUED_LETTERS = "noilh"  # every glued keyword holds one of them
@@ -60,6 +60,13 @@ _GLUED = tuple(
     (keyword, re.compile(rf"{keyword}(?<=[\d.]{keyword})\b")) for keyword in GLUED_KEYWORDS
 )
 _WORD = re.compile(r"[a-z_][a-z0-9_$]*")
+# The same words in ASCII text, found with bytes.translate and bytes.split in C: each run of
+# word characters is a word, less the digits and `$` it may start with.
+_RUNS = bytes(
+    code if chr(code) in "abcdefghijklmnopqrstuvwxyz0123456789_$" else 32 for code in range(256)
+)
+_KNOWN_WORDS = frozenset(word.encode() for word in WORD_KIND)
+_GLUED_ENDINGS = tuple(keyword.encode() for keyword in GLUED_KEYWORDS)
 # System procedure prefixes (xp_, sp_, utl_, dbms_, openrowset, …), each pattern led by a
 # literal so that the regex engine skips along in C.
 _SYSTEM_UNDERSCORE = re.compile(r"_(?:(?<=\bxp_)|(?<=\bsp_)|(?<=\butl_)|(?<=\bdbms_))")
@@ -78,10 +85,10 @@ _DOUBLE_QUOTE = 0.5  # that discount
 _PROSE_WORDS = 3  # spaces before the first quote from which the value reads as text
 # Text signatures by their gates: all of some words are tokens, or one of some fragments occurs.
 _WORD_GATES = tuple((index, sig.words) for index, sig in enumerate(TEXT_SIGNATURES) if sig.words)
-_FRAGMENT_GATES = tuple(
-    (fragment, index) for index, sig in enumerate(TEXT_SIGNATURES) for fragment in sig.fragments
-)
-_TEXT_FRAGMENTS = tuple(dict.fromkeys(fragment for fragment, _ in _FRAGMENT_GATES))
+_GATED_BY_FRAGMENT: dict[str, list[int]] = {}
+for _index, _sig in enumerate(TEXT_SIGNATURES):
+    for _fragment in _sig.fragments:
+        _GATED_BY_FRAGMENT.setdefault(_fragment, []).append(_index)
 _NOTHING = (0.0, "")
 
 
@@ -111,10 +118,29 @@ def _sqlish(text: str) -> bool:
         return True
     if not text.isprintable() and _ODD_SEPARATOR.search(text):
         return True  # control characters between words: evasion, which adds up with the rest
-    if not WORD_KIND.keys().isdisjoint(_WORD.findall(text)):
-        return True
-    # The lexer splits a keyword off a number it is glued to (1e5union): a word that _WORD,
-    # starting at the exponent's or the hex number's letter, does not see.
+    if not text.isascii():
+        return not WORD_KIND.keys().isdisjoint(_WORD.findall(text)) or _glued(text)
+    runs = set(text.encode().translate(_RUNS).split())
+    return _knows_a_word(runs) or (_may_glue(text, runs) and _glued(text))
+
+
+def _knows_a_word(runs: set[bytes]) -> bool:
+    """Whether a word among the runs of word characters of an ASCII text (as `_WORD` finds
+    them) is one the lexer knows."""
+    if not _KNOWN_WORDS.isdisjoint(runs):
+        return True  # a run that starts with a letter is a word as it stands
+    return not _KNOWN_WORDS.isdisjoint(map(bytes.lstrip, runs, repeat(b"0123456789$")))
+
+
+def _may_glue(text: str, runs: set[bytes]) -> bool:
+    """False only when no keyword of an ASCII text can be glued to a number: one that is, is
+    followed by no word character, so it ends a run of them or stands before a `$`."""
+    return "$" in text or any(map(bytes.endswith, runs, repeat(_GLUED_ENDINGS)))
+
+
+def _glued(text: str) -> bool:
+    """Whether a keyword stands glued to a number (1e5union), which the lexer splits off: a
+    word that _WORD, starting at the exponent's or the hex number's letter, does not see."""
     if not any(map(text.__contains__, GLUED_LETTERS)):
         return False  # (hex digits and the like, one character search each)
     return any(keyword in text and glued.search(text) for keyword, glued in _GLUED)
@@ -152,14 +178,23 @@ def _prose_prefix(text: str) -> dict[str, bool]:
     return found
 
 
-def _token_evidence(text: str, kinds: str, found: dict[str, float]) -> None:
-    """Add the evidence of the token signatures, context by context.
+@lru_cache(maxsize=CACHED_KINDS)
+def _token_findings(
+    kinds: str, prose_single: bool, prose_double: bool, evasive: bool
+) -> tuple[tuple[str, float], ...]:
+    """The evidence of the token signatures, context by context, after that of evasion when
+    `evasive`: (name, weight) pairs in the order found.
 
-    `text` is the whole (normalised) value, `kinds` those of it or of a sample of it.
+    `kinds` are those of a value or of a sample of it; `prose_single`/`prose_double` tell
+    whether several words stand before the first ' or " of the value. Nothing else counts, so
+    values with the same kinds share the work: a payload sent again with other numbers and
+    names in it, or the words and numbers that most short values are.
     """
-    for context in contexts(kinds, _prose_prefix(text)):
+    found = {_EVASION[0]: _EVASION[1]} if evasive else {}
+    for context in contexts(kinds, {"'": prose_single, '"': prose_double}):
         if _context_evidence(context, found):
-            return
+            break
+    return tuple(found.items())
 
 
 def _context_evidence(context: Context, found: dict[str, float]) -> bool:
@@ -201,8 +236,8 @@ def _text_evidence(text: str, words: set[str], found: dict[str, float]) -> None:
     if len(text) <= _BARE_OPERATOR_CHARS and _BARE_OPERATOR.match(text):
         found["bare SQL operator"] = _BARE_OPERATOR_WEIGHT
     gated = {index for index, needed in _WORD_GATES if needed <= words}
-    if any(map(text.__contains__, _TEXT_FRAGMENTS)):
-        gated.update(index for fragment, index in _FRAGMENT_GATES if fragment in text)
+    for fragment in filter(text.__contains__, _GATED_BY_FRAGMENT):  # each looked for once
+        gated.update(_GATED_BY_FRAGMENT[fragment])
     for index in sorted(gated):
         sig = TEXT_SIGNATURES[index]
         if sig.search(text):
@@ -267,16 +302,22 @@ def _worth_analysing(parts: list[str], whole_document: bool) -> list[str]:
         parts = [part if len(part) <= LONG_CHARS else part[:NESTED_HEAD_CHARS] for part in parts]
     # A plain part (ASCII, nothing to decode) scores nothing unless it holds a character or
     # a word that some signature needs, and none does if all of them together hold none.
-    plain = [not _NEEDS_DECODING.search(part) and part.isascii() for part in parts]
+    plain = list(map(_plain, parts))
     if sum(plain) < 2 or _sqlish(" ".join(compress(parts, plain)).lower()):
         return parts
     return [part for part, is_plain in zip(parts, plain, strict=True) if not is_plain]
 
 
+def _plain(value: str) -> bool:
+    """Whether `value` is ASCII with nothing to decode: its own lower case is its canonical text.
+    (Three substring tests in C cost less than one regex search.)"""
+    return value.isascii() and "%" not in value and "&" not in value and "+" not in value
+
+
 def _analyse(value: str, gated: bool = False) -> tuple[float, str]:
     """Score one value as it stands (nested values are the caller's business); `gated`, only
     if it is short or an anchor of SQL stands in it."""
-    if value.isascii() and "%" not in value and "&" not in value and "+" not in value:
+    if _plain(value):
         canonical = value.lower()  # what decoding and Unicode folding make of it, cheaply
     else:
         canonical = fold_unicode(decode(value))
@@ -298,11 +339,10 @@ def _analyse(value: str, gated: bool = False) -> tuple[float, str]:
 
 def _evidence(canonical: str, text: str, sampled: str) -> tuple[float, str]:
     """Score the normalised `text` of a value by its sample (`text` itself when short)."""
-    found: dict[str, float] = {}
     kinds, words = lex(sampled)
-    if _evasive(canonical, text, kinds):
-        found[_EVASION[0]] = _EVASION[1]
-    _token_evidence(text, kinds, found)
+    prose = _prose_prefix(text)
+    evasive = _evasive(canonical, text, kinds)
+    found = dict(_token_findings(kinds, prose["'"], prose['"'], evasive))
     _text_evidence(sampled, words, found)
     if len(found) == 1 and _EVASION[0] in found:
         return _NOTHING
