@@ -436,7 +436,7 @@ def _insert(cursor: CursorWrapper, rows: dict[str, list[tuple]]) -> int | None:
             insert(cursor, sorted(rows[table], key=itemgetter(0, 1)))
     if not rows[POINT]:
         return None
-    return points.points_insert(cursor, sorted(rows[POINT], key=itemgetter(0, 1)))
+    return points.points_insert(cursor, rows[POINT])  # sorted there, as its table needs
 
 
 def _touch(cursor: CursorWrapper, refs: Iterable[SeriesRef], now: float) -> None:
