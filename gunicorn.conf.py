@@ -2,8 +2,15 @@
 
 import gc
 import os
+import sys
 
 from prometheus_client import multiprocess
+
+# redis-py imports the OpenTelemetry SDK (~2 MB a worker) whenever it is installed, for metrics
+# of its own that aivmon does not turn on. requirements.txt does not install the SDK (the dev
+# requirements do, for the Python SDK's tests), so production workers never load it; on a dev
+# install the web workers (forked from here) are kept the same.
+sys.modules.setdefault("opentelemetry.sdk.metrics", None)  # type: ignore[arg-type]
 
 bind = f"{os.environ.get('AIVMON_BIND', '127.0.0.1')}:{os.environ.get('AIVMON_PORT', '8000')}"
 workers = int(os.environ.get("AIVMON_WEB_WORKERS", "2"))
