@@ -202,8 +202,9 @@ _BRANCH = (
     "SELECT series_id, ts_ms, value FROM {table} "
     "WHERE {shards}series_id IN ({series}) AND ts_ms >= %s AND ts_ms < %s"
 )
-# The head's key starts with the shard: naming every shard lets SQLite read each one's time range.
+# The head's key starts with the shard: naming the shards lets SQLite read each one's time range.
 EVERY_SHARD = f"shard IN ({', '.join(map(str, range(HEAD_SHARDS)))})"
+_SHARDS_OF = "shard IN (SELECT DISTINCT id %% {shards} FROM ({series}) AS wanted) AND "
 
 
 def stored_points_sql(
@@ -211,12 +212,11 @@ def stored_points_sql(
 ) -> tuple[str, list]:
     """Return a parenthesised derived table (series_id, ts_ms, value) of the stored points of
     the series `series_sql` selects (by id) in [from_ms, to_ms), and its parameters."""
-    branches = [
-        _BRANCH.format(table=_table(model), series=series_sql, shards=shards)
-        for model, shards in ((Point, ""), (PointHead, f"{EVERY_SHARD} AND "))
-    ]
+    shards = _SHARDS_OF.format(shards=HEAD_SHARDS, series=series_sql)
+    point = _BRANCH.format(table=_table(Point), series=series_sql, shards="")
+    head = _BRANCH.format(table=_table(PointHead), series=series_sql, shards=shards)
     params = [*series_params, from_ms, to_ms]
-    return f"({branches[0]} UNION ALL {branches[1]})", params * 2
+    return f"({point} UNION ALL {head})", [*params, *series_params, *params]
 
 
 def head_first_sql(from_ms: int) -> tuple[str, list[int]]:
