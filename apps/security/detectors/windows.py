@@ -193,6 +193,12 @@ class Plan:
 
 def run_plans(redis: Redis, plans: Sequence[Plan]) -> list[Any]:
     """Make every plan's script call in one round trip; return each plan's judgement."""
+    return plans_judge(plans, plans_execute(redis, plans))
+
+
+def plans_execute(redis: Redis, plans: Sequence[Plan]) -> list[Any]:
+    """Make every plan's script call in one round trip; return each call's answer (None for a
+    plan with nothing to send)."""
     calls = {at: call for at, plan in enumerate(plans) if (call := plan.batch.call())}
     answers: list[Any] = [None] * len(plans)
     if calls:
@@ -202,6 +208,11 @@ def run_plans(redis: Redis, plans: Sequence[Plan]) -> list[Any]:
         made = pipe.execute(raise_on_error=False)
         for (at, call), answer in zip(calls.items(), made, strict=True):
             answers[at] = _answer(redis, plans[at].batch.script, call, answer)
+    return answers
+
+
+def plans_judge(plans: Sequence[Plan], answers: Sequence[Any]) -> list[Any]:
+    """Return each plan's judgement of its call's answer (plans_execute)."""
     return [
         plan.judge(plan.batch.replies(answer)) for plan, answer in zip(plans, answers, strict=True)
     ]
