@@ -168,10 +168,19 @@ class RateLimitDetector:
         replies: list[Any],
     ) -> list[list[Detection]]:
         found = [
-            self._judge(event, _reply(replies, rate), _reply(replies, ips))
+            []
+            if self._quiet(replies, rate, ips)
+            else self._judge(event, _reply(replies, rate), _reply(replies, ips))
             for event, (rate, ips) in zip(events, queued, strict=True)
         ]
         return self._one_ddos_per_minute(events, found)
+
+    def _quiet(self, replies: list[Any], rate: int | None, ips: int | None) -> bool:
+        """Whether the counts alone clear the event (most events): a minute at or under the
+        floor is no burst, and too few learned minutes judge no flood (_rate and _ddos)."""
+        return (rate is None or int(replies[rate][0]) <= self.floor) and (
+            ips is None or int(replies[ips][3]) < self.ddos_min_samples
+        )
 
     def _one_ddos_per_minute(
         self, events: Sequence[Event], found: list[list[Detection]]
