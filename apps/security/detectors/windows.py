@@ -17,10 +17,12 @@ had set it.
 import functools
 import hashlib
 import math
+import os
 import re
-import uuid
-from collections.abc import Callable, Sequence
+import secrets
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import count
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -56,7 +58,19 @@ def _escape(part: str) -> str:
 
 def member(event: Event) -> str:
     """Return the event's sorted-set member: its id, or a fresh one when it has none."""
-    return event.event_id or uuid.uuid4().hex
+    if event.event_id:
+        return event.event_id
+    pid, prefix, numbers = _Members.state
+    if pid != os.getpid():  # a forked process draws its own prefix
+        pid, prefix, numbers = _Members.state = (os.getpid(), secrets.token_hex(8), count())
+    return f"{prefix}{next(numbers):x}"
+
+
+class _Members:
+    """Fresh members: a random 64-bit prefix per process and a counter (uuid4 read the system's
+    random source for every event, ~1.5 us). One tuple, so that threads swap it whole."""
+
+    state: tuple[int, str, Iterator[int]] = (0, "", count())
 
 
 def rising(count: int, threshold: int, *, base: float, step: float, cap: float) -> float:
