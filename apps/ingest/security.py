@@ -90,12 +90,16 @@ def _answer(batch: "EventBatch", rules: Ruleset) -> HttpResponse:
         )
     INGEST_ITEMS.labels(signal="security", outcome="accepted").inc(len(results))
     INGEST_ITEMS.labels(signal="security", outcome="rejected").inc(len(batch.errors))
+    shown: dict[int, dict] = {}  # results are shared: one serves every event nothing was found in
+    for result in results:
+        if id(result) not in shown:
+            shown[id(result)] = result.as_json()
     body = {
         "accepted": len(results),
         "rejected": len(batch.errors),
         "errors": [{"index": i, "message": m} for i, m in batch.errors],
         "results": [
-            {"index": index, **result.as_json()}
+            {"index": index, **shown[id(result)]}
             for index, result in zip(batch.positions, results, strict=True)
         ],
     }

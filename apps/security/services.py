@@ -149,39 +149,37 @@ def _event_rows(
     postgresql = connection.vendor == "postgresql"
     time_text, json_value = (_pg_time, _same) if postgresql else (sqlite_time, _json_text)
     received_at = time_text(now)
+    nothing = json_value({})  # most events have no details, many no params
     times: dict[float, str] = {}  # a batch's events share a few times
+    found: dict[int, Any] = {}  # and results: one serves every event nothing was found in
     rows = []
     for event, result, (params, details) in zip(events, results, kept, strict=True):
         at = times.get(event.timestamp)
         if at is None:
             at = times[event.timestamp] = time_text(datetime.fromtimestamp(event.timestamp, UTC))
-        row = _event_row(event, result, at, received_at)
-        row[8] = json_value(_stored(params, scrub))
-        row[10] = json_value(_stored(details, scrub))
-        row[13] = json_value(result.detections_json)
-        rows.append(row)
+        detections = found.get(id(result))
+        if detections is None:
+            detections = found[id(result)] = json_value(result.detections_json)
+        rows.append(
+            [
+                at,
+                received_at,
+                without_nul(event.event_type),
+                without_nul(event.service),
+                without_nul(event.user_id),
+                _ip(event.source_ip),
+                without_nul(event.endpoint),
+                without_nul(event.method),
+                json_value(_stored(params, scrub)) if params else nothing,
+                without_nul(event.user_agent),
+                json_value(_stored(details, scrub)) if details else nothing,
+                result.threat_score,
+                int(result.severity),
+                detections,
+                False,
+            ]
+        )
     return _json_text(rows) if postgresql else rows
-
-
-def _event_row(event: Event, result: EventResult, at: str, received_at: str) -> list[Any]:
-    """The event's row, its JSON columns (params, details, detections) left for the caller."""
-    return [
-        at,
-        received_at,
-        without_nul(event.event_type),
-        without_nul(event.service),
-        without_nul(event.user_id),
-        _ip(event.source_ip),
-        without_nul(event.endpoint),
-        without_nul(event.method),
-        None,
-        without_nul(event.user_agent),
-        None,
-        result.threat_score,
-        int(result.severity),
-        None,
-        False,
-    ]
 
 
 def _ip(value: str) -> str | None:

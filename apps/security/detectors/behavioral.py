@@ -46,14 +46,14 @@ SCRIPT = (
     SCRIPT_HEAD
     + """
 local function hours(i)
-  local name, hour = KEYS[A[i + 1]], tostring(A[i + 2])
+  local name, hour = KEYS[A[i + 1]], text(A[i + 2])
   local seen, total, here = redis.call('HGETALL', name), 0, 0
   for j = 1, #seen, 2 do
     local n = tonumber(seen[j + 1])
     total = total + n
     if seen[j] == hour then here = n end
   end
-  redis.call('HINCRBY', name, hour, 1)
+  redis.call('HINCRBY', name, hour, '1')
   expiring[name] = A[i + 3]
   out[#out + 1] = total
   out[#out + 1] = here

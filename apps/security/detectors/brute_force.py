@@ -87,6 +87,8 @@ class BruteForceDetector:
         )
 
     def _judge_failure(self, event: Event, counts: dict[str, int]) -> list[Detection]:
+        if self._quiet(counts):
+            return []
         ip, user = event.source_ip, event.user_id
         by_ip = [  # the pair first: on a tie its reason is the more specific one
             self._failures(IP, ip, counts.get("pair", 0), f"for {user} from {ip}"),
@@ -98,6 +100,16 @@ class BruteForceDetector:
             self._spraying(user, counts.get("ips", 0)),
         ]
         return [strongest for strongest in (_strongest(by_ip), _strongest(by_user)) if strongest]
+
+    def _quiet(self, counts: dict[str, int]) -> bool:
+        """Whether every count is under the least that scores (most failures): no detection,
+        and no reason worth writing."""
+        failures = max(counts.get("pair", 0), counts.get("ip", 0), counts.get("user", 0))
+        return (
+            failures < min(self.low, self.medium, self.high)
+            and counts.get("users", 0) < self.stuffing_min_users
+            and counts.get("ips", 0) < self.spraying_min_ips
+        )
 
     def _failures(self, key_type: str, who: str, count: int, whence: str) -> Detection | None:
         score = self.failure_score(count)

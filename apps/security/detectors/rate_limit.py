@@ -36,13 +36,24 @@ from .windows import Batch, Plan, joined, key, run_plans
 # counted distinctly (PFADD). A baseline holds the open minute and its value so far, folded into
 # the EWMAs when a later minute starts; it is read and written once a batch, its numbers kept as
 # the text stored, so that it ends as if written at every event. Answers 4 values a record: this
-# minute's value so far, and the baseline of the minutes before it.
+# minute's value so far, and the baseline of the minutes before it (mean and dev as that text).
 # PFCOUNT is the costly command (a recount whenever PFADD changed a register), so distinct IPs
 # are counted only when needed: for a judgement (-1 while too few minutes are learned to judge
 # a flood), and for the baseline when its minute ends or the batch does.
 MINUTE_SCRIPT = """
 local A, out, states, buckets, distinct, stale = cjson.decode(ARGV[1]), {}, {}, {}, {}, {}
-local alpha, bucket_ttl, baseline_ttl, min_samples = A[1], A[2], A[3], A[4]
+local alpha, min_samples = A[1], A[4]
+-- Numbers go to commands as text: a batch's few minutes, counts and ttls are written once each.
+local texts = {}
+local function text(n)
+  local t = texts[n]
+  if t == nil then
+    t = tostring(n)
+    texts[n] = t
+  end
+  return t
+end
+local bucket_ttl, baseline_ttl = text(A[2]), text(A[3])
 local function load(baseline)
   local s = redis.call('HMGET', baseline, 'minute', 'count', 'mean', 'dev', 'n')
   return {open = tonumber(s[1]), done = tonumber(s[2]) or 0,
@@ -69,34 +80,36 @@ for i = 5, #A, 4 do
     states[baseline] = s
   end
   if s.open == nil or minute > s.open then
-    local done, mean, dev = s.done or count(s.bucket), tonumber(s.mean), tonumber(s.dev)
-    if done > 0 and s.n == 0 then
-      mean = done
-    elseif done > 0 then
-      dev = (1 - alpha) * dev + alpha * math.abs(done - mean)
-      mean = (1 - alpha) * mean + alpha * done
+    local done = s.done or count(s.bucket)
+    if done > 0 then  -- else mean and dev stay as stored (the text tostring wrote)
+      local mean, dev = tonumber(s.mean), tonumber(s.dev)
+      if s.n == 0 then
+        mean = done
+      else
+        dev = (1 - alpha) * dev + alpha * math.abs(done - mean)
+        mean = (1 - alpha) * mean + alpha * done
+      end
+      s.n, s.mean, s.dev = s.n + 1, tostring(mean), tostring(dev)
     end
-    if done > 0 then s.n = s.n + 1 end
-    s.open, s.mean, s.dev = minute, tostring(mean), tostring(dev)
-    s.done, s.bucket, s.dirty = current, bucket, true
+    s.open, s.done, s.bucket, s.dirty = minute, current, bucket, true
   elseif minute == s.open then
     s.done, s.bucket, s.dirty = current, bucket, true
   end
   if current == nil and s.n >= min_samples then current = count(bucket) end
   out[#out + 1] = current or -1
-  out[#out + 1] = tonumber(s.mean)
-  out[#out + 1] = tonumber(s.dev)
+  out[#out + 1] = s.mean
+  out[#out + 1] = s.dev
   out[#out + 1] = s.n
 end
 for bucket in pairs(buckets) do redis.call('EXPIRE', bucket, bucket_ttl) end
 for baseline, s in pairs(states) do
   if s.dirty then
-    redis.call('HSET', baseline, 'minute', s.open, 'count', s.done or count(s.bucket),
-               'mean', s.mean, 'dev', s.dev, 'n', s.n)
+    redis.call('HSET', baseline, 'minute', text(s.open), 'count', text(s.done or count(s.bucket)),
+               'mean', s.mean, 'dev', s.dev, 'n', text(s.n))
   end
   redis.call('EXPIRE', baseline, baseline_ttl)
 end
-return cjson.encode(out)
+return out
 """
 
 
@@ -155,10 +168,19 @@ class RateLimitDetector:
         replies: list[Any],
     ) -> list[list[Detection]]:
         found = [
-            self._judge(event, _reply(replies, rate), _reply(replies, ips))
+            []
+            if self._quiet(replies, rate, ips)
+            else self._judge(event, _reply(replies, rate), _reply(replies, ips))
             for event, (rate, ips) in zip(events, queued, strict=True)
         ]
         return self._one_ddos_per_minute(events, found)
+
+    def _quiet(self, replies: list[Any], rate: int | None, ips: int | None) -> bool:
+        """Whether the counts alone clear the event (most events): a minute at or under the
+        floor is no burst, and too few learned minutes judge no flood (_rate and _ddos)."""
+        return (rate is None or int(replies[rate][0]) <= self.floor) and (
+            ips is None or int(replies[ips][3]) < self.ddos_min_samples
+        )
 
     def _one_ddos_per_minute(
         self, events: Sequence[Event], found: list[list[Detection]]
