@@ -92,17 +92,18 @@ TEMPLATES = [
 # --- Database: SQLite in WAL mode by default, PostgreSQL through DATABASE_URL -----------------
 # How long a write waits for a lock before giving up; ingest then answers 503 + Retry-After.
 AIVMON_DB_BUSY_TIMEOUT_MS = env.int("AIVMON_DB_BUSY_TIMEOUT_MS", default=5000)
-# A batch of security events touches a leaf of the user and of the IP index per event (~4 MB of
-# WAL a batch of 500): with SQLite's defaults (2 MB page cache, a checkpoint every 1,000 WAL
-# pages) nearly every batch re-read evicted pages and ran a checkpoint with its fsyncs. A 64 MB
-# cache (a ceiling, used as pages are read) and a checkpoint every 10,000 pages (~40 MB) cut the
-# insert and commit's CPU per event by a fifth (44 -> 34 us, bench.security's events in-process).
+# Processes that write without deferring checkpoints (workers, beat, commands) checkpoint every
+# 10,000 WAL pages (~40 MB) instead of 1,000: a batch of security events alone writes ~4 MB of
+# WAL (a leaf of the user and of the IP index per event), and each checkpoint costs fsyncs. Web
+# workers checkpoint after their responses instead (apps/core/checkpoints.py). (A 64 MB page
+# cache was tried too: with two web workers writing, each one's cache is emptied whenever the
+# other commits, so it cost memory and gained nothing over HTTP, measured.)
 SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": AIVMON_DB_BUSY_TIMEOUT_MS / 1000,
     "init_command": (
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-        "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=10000; "
+        "PRAGMA wal_autocheckpoint=10000; "
         f"PRAGMA busy_timeout={AIVMON_DB_BUSY_TIMEOUT_MS};"
     ),
 }
