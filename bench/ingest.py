@@ -434,7 +434,8 @@ def serve_and_load(env: dict, web_port: int, key: str) -> tuple[list[tuple], tup
             cpu_before = server_cpu_s(workers)
             load = run_load(web_port, key, workload)
             cpu_ms = (server_cpu_s(workers) - cpu_before) * 1000 / max(load.batches, 1)
-            figures.append((workload, load, cpu_ms))
+            rss_after_mb = max(worker.memory_info().rss for worker in workers) / 2**20
+            figures.append((workload, load, cpu_ms, rss_after_mb))
         rss_mb = max(worker.memory_info().rss for worker in workers) / 2**20
     finally:
         web.terminate()
@@ -450,7 +451,7 @@ def report(ceilings: dict[str, float], figures: list[tuple], rss_mb: tuple[float
         f"{ceilings['same rows']:,.0f} points/s (straight into metrics_point: "
         f"{ceilings['same rows, no head']:,.0f})"
     )
-    for workload, load, cpu_ms in figures:
+    for workload, load, cpu_ms, rss_after_mb in figures:
         unit = WORKLOADS[workload][4]
         print(
             f"{workload:15s} over HTTP, gunicorn 2 workers, {CLIENTS} clients, batches of "
@@ -459,7 +460,8 @@ def report(ceilings: dict[str, float], figures: list[tuple], rss_mb: tuple[float
             f"{load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms) = "
             f"{load.rate / ceilings['append-only']:.2f} x append-only, "
             f"{load.rate / ceilings['same rows']:.2f} x same-rows ceiling; "
-            f"server CPU {cpu_ms:.1f} ms/batch"
+            f"server CPU {cpu_ms:.1f} ms/batch; largest web worker RSS after it "
+            f"{rss_after_mb:.0f} MB"
         )
     print(
         f"memory   largest web worker RSS after all runs: {rss_mb[1]:.0f} MB "

@@ -98,12 +98,13 @@ AIVMON_DB_BUSY_TIMEOUT_MS = env.int("AIVMON_DB_BUSY_TIMEOUT_MS", default=5000)
 # workers checkpoint after their responses instead (apps/core/checkpoints.py). (A 64 MB page
 # cache was tried too: with two web workers writing, each one's cache is emptied whenever the
 # other commits, so it cost memory and gained nothing over HTTP, measured.)
+SQLITE_AUTOCHECKPOINT_PAGES = 10_000
 SQLITE_OPTIONS = {
     "transaction_mode": "IMMEDIATE",
     "timeout": AIVMON_DB_BUSY_TIMEOUT_MS / 1000,
     "init_command": (
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-        "PRAGMA wal_autocheckpoint=10000; "
+        f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}; "
         f"PRAGMA busy_timeout={AIVMON_DB_BUSY_TIMEOUT_MS};"
     ),
 }
@@ -146,6 +147,15 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     # DRF imports django.contrib.postgres, and with it psycopg (~10 MB a process), whenever
     # psycopg is installed; nothing uses it on SQLite, so that optional import finds nothing.
     sys.modules.setdefault("django.contrib.postgres.fields", None)  # type: ignore[arg-type]
+if "requests" not in sys.modules and "rest_framework.compat" not in sys.modules:
+    # DRF's compat imports requests (~4.5 MB a process) for its RequestsClient, which nothing
+    # here uses: imported with requests hidden, DRF goes without it. Whatever needs requests
+    # (the webhook, Slack and GitHub channels) imports it as usual, later.
+    sys.modules["requests"] = None  # type: ignore[assignment]
+    try:
+        import rest_framework.compat  # noqa: F401
+    finally:
+        del sys.modules["requests"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: the bundled redis-server unless REDIS_URL names another --------------------------

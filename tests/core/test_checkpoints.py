@@ -4,6 +4,7 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from apps.core import checkpoints
@@ -21,7 +22,7 @@ def deferred(monkeypatch):
     checkpoints.checkpoints_defer()
     yield
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_autocheckpoint=1000")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={settings.SQLITE_AUTOCHECKPOINT_PAGES}")
 
 
 def _pragma(sql: str) -> tuple:
@@ -76,7 +77,7 @@ def test_a_process_that_does_not_defer_is_left_alone(monkeypatch):
     checkpoints.checkpoint_if_due()
 
     assert _in_database_file() != 13
-    assert _pragma("PRAGMA wal_autocheckpoint") == (1000,)
+    assert _pragma("PRAGMA wal_autocheckpoint") == (settings.SQLITE_AUTOCHECKPOINT_PAGES,)
 
 
 def test_after_other_work_a_checkpoint_waits_until_it_is_overdue(deferred, monkeypatch):
