@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from redis import Redis
 
 from .base import IP, USER, Detection, Event
-from .windows import Batch, Plan, joined, key, run_plans
+from .windows import LUA_TEXT, Batch, Plan, joined, key, run_plans
 
 # KEYS: buckets and baseline hashes, each once. ARGV[1], a JSON array: alpha, bucket ttl,
 # baseline ttl, the learned minutes a flood needs, then a record per (event, counted key): bucket
@@ -40,20 +40,13 @@ from .windows import Batch, Plan, joined, key, run_plans
 # PFCOUNT is the costly command (a recount whenever PFADD changed a register), so distinct IPs
 # are counted only when needed: for a judgement (-1 while too few minutes are learned to judge
 # a flood), and for the baseline when its minute ends or the batch does.
-MINUTE_SCRIPT = """
+MINUTE_SCRIPT = (
+    """
 local A, out, states, buckets, distinct, stale = cjson.decode(ARGV[1]), {}, {}, {}, {}, {}
 local alpha, min_samples = A[1], A[4]
--- Numbers go to commands as text: a batch's few minutes, counts and ttls are written once each.
-local texts = {}
-local function text(n)
-  local t = texts[n]
-  if t == nil then
-    t = tostring(n)
-    texts[n] = t
-  end
-  return t
-end
-local bucket_ttl, baseline_ttl = text(A[2]), text(A[3])
+"""
+    + LUA_TEXT
+    + """local bucket_ttl, baseline_ttl = text(A[2]), text(A[3])
 local function load(baseline)
   local s = redis.call('HMGET', baseline, 'minute', 'count', 'mean', 'dev', 'n')
   return {open = tonumber(s[1]), done = tonumber(s[2]) or 0,
@@ -111,6 +104,7 @@ for baseline, s in pairs(states) do
 end
 return out
 """
+)
 
 
 class Minute(NamedTuple):

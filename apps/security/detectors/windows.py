@@ -88,16 +88,9 @@ class SlidingWindow:
         return math.ceil(self.window_s + self.lateness_s) + IDLE_GRACE_S
 
 
-# The script's frame: `A` (the records), `expiring` (key → ttl, applied at the end), `out` (the
-# flat answer) and `window`, which runs the sliding-window record at A[i] and returns the index
-# of the next one. That record: 'w', t, window floor (exclusive), prune horizon (exclusive),
-# ttl, n, then n (mode, key index, member) triples. Mode "add" adds member at t; "newest" keeps
-# each member's newest time (ZADD GT: the count is then of distinct members); "count" only
-# reads. Its replies: one count over (t − window_s, t] per key.
-SCRIPT_HEAD = """
-local A, expiring, out = cjson.decode(ARGV[1]), {}, {}
--- Numbers go to commands as text: a batch's few ttls and hours are converted once each.
-local texts = {}
+# Lua shared by the detectors' scripts: numbers go to Redis commands as text, so a batch's few
+# ttls, hours, minutes and counts are converted once each, not at every call.
+LUA_TEXT = """local texts = {}
 local function text(n)
   local t = texts[n]
   if t == nil then
@@ -106,7 +99,20 @@ local function text(n)
   end
   return t
 end
-local function window(i)
+"""
+
+# The script's frame: `A` (the records), `expiring` (key → ttl, applied at the end), `out` (the
+# flat answer) and `window`, which runs the sliding-window record at A[i] and returns the index
+# of the next one. That record: 'w', t, window floor (exclusive), prune horizon (exclusive),
+# ttl, n, then n (mode, key index, member) triples. Mode "add" adds member at t; "newest" keeps
+# each member's newest time (ZADD GT: the count is then of distinct members); "count" only
+# reads. Its replies: one count over (t − window_s, t] per key.
+SCRIPT_HEAD = (
+    """
+local A, expiring, out = cjson.decode(ARGV[1]), {}, {}
+"""
+    + LUA_TEXT
+    + """local function window(i)
   local t, floor, horizon, ttl = A[i + 1], '(' .. A[i + 2], '(' .. A[i + 3], A[i + 4]
   local last = i + 5 + 3 * A[i + 5]
   for j = i + 6, last, 3 do
@@ -125,6 +131,7 @@ local function window(i)
   return last + 1
 end
 """
+)
 SCRIPT_TAIL = """
 for name, ttl in pairs(expiring) do redis.call('EXPIRE', name, text(ttl)) end
 return out
