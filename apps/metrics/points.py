@@ -30,6 +30,7 @@ from operator import itemgetter
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Exists, OuterRef, Q
 
 from apps.core.inserts import insert_skipping_conflicts
 from apps.metrics.constants import (
@@ -80,7 +81,7 @@ def points_insert(cursor: CursorWrapper, rows: Sequence[tuple[int, int, float]])
         head_rows = [
             (series_id % HEAD_SHARDS, ts_ms, series_id, value) for series_id, ts_ms, value in rows
         ]
-        head_rows.sort(key=_HEAD_ORDER)
+        head_rows.sort(key=_BY_KEY)
         insert_skipping_conflicts(
             cursor,
             f"INSERT INTO {_table(PointHead)} (shard, ts_ms, series_id, value)",
@@ -91,14 +92,13 @@ def points_insert(cursor: CursorWrapper, rows: Sequence[tuple[int, int, float]])
     return min(marks)
 
 
-_HEAD_ORDER = itemgetter(0, 1)  # (shard, ts_ms)
-_MAIN_ORDER = itemgetter(0, 1)  # (series_id, ts_ms)
+_BY_KEY = itemgetter(0, 1)  # (shard, ts_ms) of a head row, (series_id, ts_ms) of a Point row
 
 
 def _main_insert(cursor: CursorWrapper, rows: Sequence[tuple[int, int, float]]) -> None:
     # Sorted by (series, ts) — stable, so the first of two equal points wins: B-tree locality,
     # and concurrent transactions lock unique keys in one order (no deadlock on PostgreSQL).
-    rows = sorted(rows, key=_MAIN_ORDER)
+    rows = sorted(rows, key=_BY_KEY)
     if connection.vendor == "postgresql":
         # One statement, three array parameters written as array text: one round trip for the
         # whole batch, and no per-element adaptation in the driver (measured ~25 % faster).
@@ -217,6 +217,17 @@ def stored_points_sql(
     head = _BRANCH.format(table=_table(PointHead), series=series_sql, shards=shards)
     params = [*series_params, from_ms, to_ms]
     return f"({point} UNION ALL {head})", [*params, *series_params, *params]
+
+
+def stored_before(before_ms: int) -> Q:
+    """A condition on a series (the outer query's `id`): it has a plain point before
+    `before_ms`, in either table (the head by the series' shard, the start of its key)."""
+    series_id = OuterRef("id")
+    point = Point.objects.filter(series_id=series_id, ts_ms__lt=before_ms)
+    head = PointHead.objects.filter(
+        shard=series_id % HEAD_SHARDS, series_id=series_id, ts_ms__lt=before_ms
+    )
+    return Q(Exists(point)) | Q(Exists(head))
 
 
 def head_first_sql(from_ms: int) -> tuple[str, list[int]]:

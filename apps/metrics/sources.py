@@ -31,7 +31,6 @@ from apps.core.selectors import retention_days
 from apps.metrics.aggregation import Layout, Sketch, counter_increases, histogram_increases
 from apps.metrics.constants import (
     DAY_MS,
-    HEAD_SHARDS,
     HOURLY_QUERY_MAX_RANGE_MS,
     MIN_LOOKBACK_MS,
     RAW_QUERY_MAX_RANGE_MS,
@@ -40,14 +39,12 @@ from apps.metrics.constants import (
 )
 from apps.metrics.models import (
     HistogramPoint,
-    Point,
-    PointHead,
     Rollup,
     RollupState,
     Series,
     SummaryPoint,
 )
-from apps.metrics.points import stored_points_sql
+from apps.metrics.points import stored_before, stored_points_sql
 
 Stats = tuple[int, int, int, float, float, float]  # series id, step, count, sum, min, max
 Increase = tuple[int, int, float]  # series id, ts_ms, increase
@@ -123,7 +120,7 @@ class RawSource(_Span):
         """
         start_ms, end_ms = self.clip(window)
         from_ms = start_ms - _lookback_ms(window)
-        first_ever = _first_ever(series, cumulative, from_ms, Point, PointHead)
+        first_ever = _first_ever(series, cumulative, stored_before(from_ms))
         samples = self._samples(series, from_ms, end_ms)
         for series_id, rows in groupby(samples, key=itemgetter(0)):
             pairs = ((ts_ms, value) for _, ts_ms, value in rows)
@@ -143,7 +140,8 @@ class RawSource(_Span):
         cumulative ones as for `increases`."""
         start_ms, end_ms = self.clip(window)
         from_ms = start_ms - _lookback_ms(window)
-        first_ever = _first_ever(series, cumulative, from_ms, HistogramPoint)
+        earlier = HistogramPoint.objects.filter(series_id=OuterRef("id"), ts_ms__lt=from_ms)
+        first_ever = _first_ever(series, cumulative, Q(Exists(earlier)))
         rows = self._histograms(series, from_ms, end_ms)
         for series_id, points in groupby(rows, key=itemgetter(0)):
             histograms = ((ts_ms, bounds, counts) for _, ts_ms, bounds, counts in points)
@@ -219,20 +217,11 @@ def _in_range(manager, series: QuerySet[Series], from_ms: int, to_ms: int) -> Qu
     return manager.filter(series_id__in=series.values("id"), ts_ms__gte=from_ms, ts_ms__lt=to_ms)
 
 
-def _first_ever(
-    series: QuerySet[Series], cumulative: set[int], before_ms: int, *models
-) -> set[int]:
-    """Return the cumulative series without any point (in the tables of `models`) before
-    `before_ms`: their first point counts from zero (a new counter's first value is all
-    increase)."""
+def _first_ever(series: QuerySet[Series], cumulative: set[int], earlier: Q) -> set[int]:
+    """Return the cumulative series without any `earlier` point (a condition on the series'
+    `id`): their first point counts from zero (a new counter's first value is all increase)."""
     if not cumulative:
         return set()
-    earlier = Q()
-    for model in models:
-        rows = model.objects.filter(series_id=OuterRef("id"), ts_ms__lt=before_ms)
-        if model is PointHead:  # its key starts with the shard
-            rows = rows.filter(shard=OuterRef("id") % HEAD_SHARDS)
-        earlier |= Q(Exists(rows))
     return cumulative - set(series.filter(earlier).values_list("id", flat=True))
 
 

@@ -52,13 +52,12 @@ def analyse(events: Sequence[Event]) -> list[list[Detection]]:
     # Not isinstance(…, Planner): a runtime Protocol check costs tens of microseconds.
     planners = [cast(Planner, d) for d in detectors() if hasattr(d, "plan")]
     plans = [planner.plan(events) for planner in planners]
+    # A hand-off costs more than it saves on a few events: then the call is made here, after.
+    pending = None
     if len(events) >= OVERLAP_MIN_EVENTS:
         pending = _helpers().submit(plans_execute, redis_client(), plans)
-        own = {id(d): d.analyse(events) for d in detectors() if not hasattr(d, "plan")}
-        answers = pending.result()
-    else:  # a hand-off costs more than it saves on a few events
-        answers = plans_execute(redis_client(), plans)
-        own = {id(d): d.analyse(events) for d in detectors() if not hasattr(d, "plan")}
+    own = {id(d): d.analyse(events) for d in detectors() if not hasattr(d, "plan")}
+    answers = pending.result() if pending else plans_execute(redis_client(), plans)
     own.update(zip(map(id, planners), plans_judge(plans, answers), strict=True))
     found: list[list[Detection]] = [[] for _ in events]
     for detector in detectors():
