@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench system-deps clean native-optional
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +17,27 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+# The SQL-injection check's compiled parts (C); `make run` falls back to pure Python without a
+# compiler, `make test` and `make bench` need them.
+NATIVE_SOURCES := $(wildcard apps/security/detectors/sqli/native/*.c apps/security/detectors/sqli/native/*.h)
+
+$(VENV)/.built-native: $(NATIVE_SOURCES) scripts/build_native.py | $(BIN)/python
+	$(BIN)/python scripts/build_native.py
+	touch $@
+
+native-optional: | $(BIN)/python
+	$(BIN)/python scripts/build_native.py --optional
+
+run: $(VENV)/.installed-run native-optional
 	scripts/run.sh
 
 system-deps:
 	scripts/system_deps.sh
 
-test: $(VENV)/.installed-dev system-deps
+test: $(VENV)/.installed-dev $(VENV)/.built-native system-deps
 	scripts/test.sh
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev $(VENV)/.built-native
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.query
 	$(BIN)/python -m bench.security
@@ -41,4 +52,4 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy apps aivmon sdk
 
 clean:
-	rm -rf $(VENV) var/staticfiles var/prometheus var/test_*
+	rm -rf $(VENV) var/build-native apps/security/detectors/sqli/native/*.so var/staticfiles var/prometheus var/test_*
