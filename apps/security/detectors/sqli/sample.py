@@ -18,6 +18,7 @@ from bisect import bisect_left, insort
 from itertools import accumulate, islice, repeat
 from operator import add, sub
 
+from . import native
 from .lexer import WORD_KIND
 
 LONG_CHARS = 256  # a longer text is sampled
@@ -38,7 +39,17 @@ MAX_GAP_QUOTES = 24
 # the regex engine then skips to candidates as fast as a C loop can, where a pattern that
 # starts with a class costs ten times more per character of a long text. Each has a strength:
 # text holds a quote before a clause word now and then, a dangerous call never.
-_CLAUSE = r"(?:or|and|xor|union|select|having|order|group|where|limit|into|procedure|waitfor)"
+# (The words of the look-aheads are named apart, for the C scan, which matches a word where the
+# run of \w there is one of them: each word is such a run.)
+_CLAUSE_WORDS = (
+    *("or", "and", "xor", "union", "select", "having", "order", "group", "where", "limit"),
+    *("into", "procedure", "waitfor"),
+)
+_STACKED_WORDS = (
+    *("select", "insert", "update", "delete", "drop", "create", "alter", "exec", "execute"),
+    *("declare", "shutdown", "waitfor", "truncate", "grant"),
+)
+_CLAUSE = f"(?:{'|'.join(_CLAUSE_WORDS)})"
 _AFTER_QUOTE = (
     # an operator stands before the quote, or one follows it, or a clause follows a quote
     # that closes something (after a word or a bracket), as in 1' or, admin' union
@@ -50,8 +61,7 @@ _ANCHOR_PATTERNS = tuple(
         *((quote, quote + _AFTER_QUOTE.replace("Q", quote), 2) for quote in "'\""),
         (
             ";",
-            r";(?=\s*(?:select|insert|update|delete|drop|create|alter|exec|execute|declare"
-            r"|shutdown|waitfor|truncate|grant)\b)",
+            rf";(?=\s*(?:{'|'.join(_STACKED_WORDS)})\b)",
             4,
         ),
         # two literals compared, 1=1 or '1'='1: an `=` after a digit or quote, before one
@@ -79,9 +89,57 @@ _CALL_STRENGTH = {"F": 4, "f": 2, "S": 2, "E": 2, "U": 2}
 _START = re.Match.start
 _NOT_QUOTES = bytes(set(range(256)) - set(b"'\"`"))
 _GAP = " ] "  # `]` lexes to a kind that no other kind may stand next to
+CUT_CHARS = 16  # how far the ends of a span move to a space, so as not to cut a word in two
+
+# The same in C (native/sample.c), where built: the Python below is its reference, and runs
+# where the C declines a text (None: a character above U+00FF, a str subclass).
+_native = native.load("sample")
+if _native is not None:
+    _native.configure(
+        long_chars=LONG_CHARS,
+        head_chars=HEAD_CHARS,
+        tail_chars=TAIL_CHARS,
+        before_chars=BEFORE_CHARS,
+        after_chars=AFTER_CHARS,
+        budget_chars=BUDGET_CHARS,
+        dense=DENSE,
+        min_strength=MIN_STRENGTH,
+        min_end_strength=MIN_END_STRENGTH,
+        max_anchors=MAX_ANCHORS,
+        max_gap_quotes=MAX_GAP_QUOTES,
+        callee_chars=CALLEE_CHARS,
+        cut_chars=CUT_CHARS,
+        strength_by_head=_STRENGTH_BY_HEAD,
+        clause_words=_CLAUSE_WORDS,
+        stacked_words=_STACKED_WORDS,
+        # the callee words that make a call an anchor, with its strength
+        call_strength={
+            word: _CALL_STRENGTH[kind] for word, kind in WORD_KIND.items() if kind in _CALL_STRENGTH
+        },
+        gap=_GAP,
+    )
 
 
 def sample(text: str) -> str:
+    """Return `text` itself when short or dense with SQL, else the spans of it around its
+    anchors, with gaps; nothing for a long text that `anchored` would refuse."""
+    if _native is not None:
+        sampled: str | None = _native.sample(text)
+        if sampled is not None:
+            return sampled
+    return _sample_python(text)
+
+
+def anchored(text: str) -> bool:
+    """Whether anything in `text` points at SQL, as strongly as the head of a value must."""
+    if _native is not None:
+        found: bool | None = _native.anchored(text)
+        if found is not None:
+            return found
+    return _anchored_python(text)
+
+
+def _sample_python(text: str) -> str:
     """Return `text` itself when short or dense with SQL, else the spans of it around its
     anchors, with gaps; nothing for a long text that `anchored` would refuse."""
     if len(text) <= LONG_CHARS:
@@ -111,7 +169,7 @@ def sample(text: str) -> str:
     return "".join(pieces)
 
 
-def anchored(text: str) -> bool:
+def _anchored_python(text: str) -> bool:
     """Whether anything in `text` points at SQL, as strongly as the head of a value must."""
     # One pass over the patterns, which stops as soon as that much is found: one strong anchor
     # is enough, and a text without one is searched once, not once for strong ones and again.
@@ -217,7 +275,7 @@ def _cut_back(text: str, stop: int) -> int:
     """Move the end of a span back to a space, so that it does not cut a word in two."""
     if stop >= len(text):
         return len(text)
-    space = text.rfind(" ", stop - 16, stop)
+    space = text.rfind(" ", stop - CUT_CHARS, stop)
     return space if space > 0 else stop
 
 
@@ -225,7 +283,7 @@ def _cut_forward(text: str, start: int) -> int:
     """Move the start of a span forward past a space, for the same reason."""
     if start <= 0:
         return 0
-    space = text.find(" ", start, start + 16)
+    space = text.find(" ", start, start + CUT_CHARS)
     return space + 1 if space >= 0 else start
 
 
