@@ -94,7 +94,12 @@ CUT_CHARS = 16  # how far the ends of a span move to a space, so as not to cut a
 # The same in C (native/sample.c), where built: the Python below is its reference, and runs
 # where the C declines a text (None: a character above U+00FF, a str subclass).
 _native = native.load("sample")
-if _native is not None:
+
+
+def _configure_native() -> None:
+    """Hand the constants, strengths and words to the C (again, after a change: the tests)."""
+    if _native is None:
+        return
     _native.configure(
         long_chars=LONG_CHARS,
         head_chars=HEAD_CHARS,
@@ -118,6 +123,9 @@ if _native is not None:
         },
         gap=_GAP,
     )
+
+
+_configure_native()
 
 
 def sample(text: str) -> str:
