@@ -751,16 +751,23 @@ static PyObject *anchors(PyObject *module, PyObject *args)
     }
     long total = 0;
     Py_ssize_t count = find_anchors(s, n, enough != Py_None, threshold, 0, &total);
+    /* copied out of the scratch first: building the list may collect garbage, and a
+     * finaliser may sample another text */
+    Anchor *copy = PyMem_Malloc(((size_t)count + 1) * sizeof(Anchor));
+    if (!copy) {
+        return PyErr_NoMemory();
+    }
+    memcpy(copy, anchor_scratch, (size_t)count * sizeof(Anchor));
     PyObject *found = PyList_New(count);
     for (Py_ssize_t index = 0; found && index < count; index++) {
-        PyObject *pair = Py_BuildValue("(nl)", anchor_scratch[index].at,
-                                       anchor_scratch[index].strength);
+        PyObject *pair = Py_BuildValue("(nl)", copy[index].at, copy[index].strength);
         if (!pair) {
             Py_CLEAR(found);
             break;
         }
         PyList_SET_ITEM(found, index, pair);
     }
+    PyMem_Free(copy);
     return found;
 }
 
@@ -818,7 +825,7 @@ static int fill_heads(PyObject *strengths)
         long strength = value ? PyLong_AsLong(value) : -1;
         if (strength <= 0) {
             if (!PyErr_Occurred()) {
-                PyErr_Format(PyExc_ValueError, "no positive strength for %R", value);
+                PyErr_Format(PyExc_ValueError, "no positive strength for %s", key);
             }
             return -1;
         }
