@@ -19,6 +19,7 @@
  */
 #include "common.h"
 
+#include <stdint.h>
 #include <string.h>
 
 typedef Py_UCS2 Char; /* a Latin-1 character or a placeholder (U+E000 …) */
@@ -120,7 +121,11 @@ typedef Py_ssize_t (*Matcher)(const Char *text, Py_ssize_t length, Py_ssize_t at
 /* Rewrite `in` into `out`: 1 when something matched, 0 when nothing did (`out` untouched, the
  * text is unchanged), -1 on error. Only characters in `starts` can start a match. Every
  * replacement is at most three characters for at least one: three times the length is room. */
-static int rewrite(const Buffer *in, Buffer *out, const unsigned char *starts, Matcher match)
+/* Always inlined, like `step`: each pass then calls its own matcher directly, not through a
+ * pointer, once per candidate character. */
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE int rewrite(const Buffer *in, Buffer *out, const unsigned char *starts, Matcher match)
 {
     const Char *text = in->data;
     Py_ssize_t length = in->length, at = 0, copied = 0;
@@ -411,7 +416,7 @@ static void workspace_free(Workspace *work)
 }
 
 /* Run one rewrite and keep its result, if it changed anything. */
-static int step(Workspace *work, const unsigned char *starts, Matcher match)
+INLINE int step(Workspace *work, const unsigned char *starts, Matcher match)
 {
     int changed = rewrite(&work->text, &work->spare, starts, match);
     if (changed > 0) {
@@ -422,13 +427,62 @@ static int step(Workspace *work, const unsigned char *starts, Matcher match)
     return changed < 0 ? -1 : 0;
 }
 
-/* Whether every character of `operator` but spaces is in the input: rewrites only ever add
- * spaces and placeholders, so an operator with a missing character cannot occur. */
-static int may_occur(const Operator *operator, const unsigned char *present)
+/* What the input holds, from one look at each character, to skip the rewrites that cannot
+ * match. Every rewrite puts spaces around what it puts in, so two characters side by side in a
+ * later text stood side by side in the input: what the input lacks, no later text holds. */
+typedef struct {
+    unsigned char present[256];
+    uint32_t pairs[32]; /* bit b of pairs[a]: operator characters of classes a, b side by side */
+    int numbers;        /* a digit or dot where _LONG_NUMBER could match */
+    int glue;           /* a digit or dot before a glued keyword's first letter */
+} Survey;
+
+/* Operator characters by class (1 …; 0: none), given by configure. */
+static unsigned char operator_class[256];
+
+/* Characters as the Python's _SHAPE sees them, for the shapes a match needs. */
+enum { DIGIT = 1, DOT = 2, HEX_PREFIX = 4, BINARY_OR_EXPONENT = 8, KEYWORD_START = 16 };
+static unsigned char shape[256];
+
+static inline void survey_char(Survey *survey, Py_UCS1 c, Py_UCS1 before, Py_ssize_t *digits)
 {
+    survey->present[c] = 1;
+    int class = operator_class[c], class_before = operator_class[before];
+    if (class && class_before) {
+        survey->pairs[class_before] |= (uint32_t)1 << class;
+    }
+    unsigned char now = shape[c], then = shape[before];
+    *digits = now & DIGIT ? *digits + 1 : 0;
+    if (*digits > config.short_digits) {
+        survey->numbers = 1; /* five digits in a row */
+    }
+    if (then & (DIGIT | DOT)) {
+        /* 0x, 0b, 1e, 1., .5: what every long number starts with (_LONG_SHAPES) */
+        if ((then & DIGIT && now & (HEX_PREFIX | BINARY_OR_EXPONENT | DOT)) ||
+            (then & DOT && now & DIGIT)) {
+            survey->numbers = 1;
+        }
+        if (now & KEYWORD_START) {
+            survey->glue = 1; /* 1union, .or, 1xor (_GLUED_SHAPES) */
+        }
+    }
+}
+
+/* Whether `operator` may occur: all its characters but spaces in the input, and side by side
+ * there unless a space of it could be one a rewrite put in (" ? "). */
+static int may_occur(const Operator *operator, const Survey *survey)
+{
+    int spaced = 0;
     for (Py_ssize_t index = 0; index < operator->length; index++) {
         Char c = operator->pattern[index];
-        if (c != ' ' && !present[c]) {
+        spaced |= c == ' ';
+        if (c != ' ' && !survey->present[c]) {
+            return 0;
+        }
+    }
+    for (Py_ssize_t index = 1; index < operator->length && !spaced; index++) {
+        int before = operator_class[operator->pattern[index - 1]];
+        if (!(survey->pairs[before] & (uint32_t)1 << operator_class[operator->pattern[index]])) {
             return 0;
         }
     }
@@ -436,17 +490,18 @@ static int may_occur(const Operator *operator, const unsigned char *present)
 }
 
 /* `_replace_operators` then `_replace_literals`, on the workspace text. */
-static int replace_all(Workspace *work, const unsigned char *present)
+static int replace_all(Workspace *work, const Survey *survey)
 {
-    if (present['-'] && step(work, dash_starts, match_dash_text) < 0) {
+    int dash = operator_class['-'];
+    if (survey->pairs[dash] & (uint32_t)1 << dash && step(work, dash_starts, match_dash_text) < 0) {
         return -1;
     }
-    if (present['#'] && step(work, hash_starts, match_hash_text) < 0) {
+    if (survey->present['#'] && step(work, hash_starts, match_hash_text) < 0) {
         return -1;
     }
     for (int index = 0; index < config.operator_count; index++) {
         const Operator *operator = &config.operators[index];
-        if (!may_occur(operator, present)) {
+        if (!may_occur(operator, survey)) {
             continue;
         }
         int changed = replace_operator(&work->text, &work->spare, operator);
@@ -460,11 +515,11 @@ static int replace_all(Workspace *work, const unsigned char *present)
         }
     }
     /* Keywords glued to numbers are split off before long numbers are replaced. */
-    if (step(work, number_starts, match_glued_keyword) < 0 ||
-        step(work, number_starts, match_long_number) < 0) {
+    if ((survey->glue && step(work, number_starts, match_glued_keyword) < 0) ||
+        (survey->numbers && step(work, number_starts, match_long_number) < 0)) {
         return -1;
     }
-    if (present['@'] && step(work, variable_starts, match_variable) < 0) {
+    if (survey->present['@'] && step(work, variable_starts, match_variable) < 0) {
         return -1;
     }
     return 0;
@@ -488,25 +543,97 @@ static PyObject *token(const Char *text, Py_ssize_t start, Py_ssize_t end, Char 
     return made;
 }
 
-/* Add the kind of `word` (KIND.get(word, "n")) to the kinds. */
-static int add_kind(PyObject *word, char *kinds, Py_ssize_t *length)
+/* KIND.get(word, "n") as an ASCII string: its characters and length (borrowed from KIND, or a
+ * static "n"), or NULL with an error set. */
+static const char *kind_of(PyObject *word, Py_ssize_t *length, PyObject **kind)
 {
-    PyObject *kind = PyDict_GetItemWithError(config.kind, word);
-    if (kind == NULL) {
+    *kind = PyDict_GetItemWithError(config.kind, word);
+    if (*kind == NULL) {
         if (PyErr_Occurred()) {
-            return -1;
+            return NULL;
         }
-        kinds[(*length)++] = 'n';
-        return 0;
+        *length = 1;
+        return "n";
     }
-    Py_ssize_t size = PyUnicode_GET_LENGTH(kind); /* ASCII, checked by configure */
-    memcpy(kinds + *length, PyUnicode_1BYTE_DATA(kind), (size_t)size);
-    *length += size;
-    return 0;
+    *length = PyUnicode_GET_LENGTH(*kind); /* ASCII, checked by configure */
+    return (const char *)PyUnicode_1BYTE_DATA(*kind);
+}
+
+/* Tokens already seen, with their kinds: most tokens are the same few words again and again,
+ * and a hit spares making the str and looking it up in KIND. Direct-mapped, a bounded size;
+ * tokens longer than CACHED_CHARS are never cached. */
+#define CACHE_SLOTS 4096
+#define CACHED_CHARS 24
+
+typedef struct {
+    PyObject *word; /* the token as a str (NULL: an empty slot) */
+    PyObject *kind; /* its kind, or NULL for the default "n" */
+    Py_ssize_t length;
+    Char chars[CACHED_CHARS];
+} Cached;
+
+static Cached cache[CACHE_SLOTS];
+
+static void cache_clear(void)
+{
+    for (Py_ssize_t slot = 0; slot < CACHE_SLOTS; slot++) {
+        Py_CLEAR(cache[slot].word);
+        Py_CLEAR(cache[slot].kind);
+        cache[slot].length = 0;
+    }
+}
+
+static inline size_t slot_of(const Char *chars, Py_ssize_t length)
+{
+    size_t hash = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t index = 0; index < length; index++) {
+        hash = (hash ^ chars[index]) * 16777619u;
+    }
+    return hash & (CACHE_SLOTS - 1);
+}
+
+/* The token text[start:end] (a new reference), its kind's characters appended to `kinds`. */
+static PyObject *lookup(const Char *chars, Py_ssize_t length, Char widest, char *kinds,
+                        Py_ssize_t *kinds_length)
+{
+    Cached *cached = NULL;
+    if (length <= CACHED_CHARS) {
+        cached = &cache[slot_of(chars, length)];
+        if (cached->word != NULL && cached->length == length &&
+            !memcmp(cached->chars, chars, (size_t)length * sizeof(Char))) {
+            Py_ssize_t size = cached->kind ? PyUnicode_GET_LENGTH(cached->kind) : 1;
+            memcpy(kinds + *kinds_length,
+                   cached->kind ? (const char *)PyUnicode_1BYTE_DATA(cached->kind) : "n",
+                   (size_t)size);
+            *kinds_length += size;
+            return Py_NewRef(cached->word);
+        }
+    }
+    PyObject *word = token(chars, 0, length, widest), *kind;
+    Py_ssize_t size;
+    const char *kind_chars = word ? kind_of(word, &size, &kind) : NULL;
+    if (kind_chars == NULL) {
+        Py_XDECREF(word);
+        return NULL;
+    }
+    memcpy(kinds + *kinds_length, kind_chars, (size_t)size);
+    *kinds_length += size;
+    if (cached != NULL) {
+        /* Slot first, then the old references: their release runs no Python code (str). */
+        PyObject *old_word = cached->word, *old_kind = cached->kind;
+        cached->word = Py_NewRef(word);
+        cached->kind = Py_XNewRef(kind);
+        cached->length = length;
+        memcpy(cached->chars, chars, (size_t)length * sizeof(Char));
+        Py_XDECREF(old_word);
+        Py_XDECREF(old_kind);
+    }
+    return word;
 }
 
 /* `tokens` after the rewrites: every punctuation character a token of its own (the Python
- * spaces them out), then str.split; each token's kind into `kinds`, each token into `words`. */
+ * spaces them out), then str.split; each token's kind into `kinds`, each token into `words`,
+ * in order (the set is built as set(tokens) builds it). */
 static int split(Workspace *work, PyObject *words, Py_ssize_t *kinds_length)
 {
     const Char *text = work->text.data;
@@ -525,11 +652,11 @@ static int split(Workspace *work, PyObject *words, Py_ssize_t *kinds_length)
                 end++;
             }
         }
-        PyObject *word = token(text, at, end, widest);
+        PyObject *word = lookup(text + at, end - at, widest, work->kinds, kinds_length);
         if (word == NULL) {
             return -1;
         }
-        int failed = PySet_Add(words, word) < 0 || add_kind(word, work->kinds, kinds_length) < 0;
+        int failed = PySet_Add(words, word) < 0;
         Py_DECREF(word);
         if (failed) {
             return -1;
@@ -586,16 +713,18 @@ static PyObject *lexed(PyObject *kinds, PyObject *words)
     return made;
 }
 
-/* Load the input into the workspace, noting which characters it holds. */
-static int load(Workspace *work, const Py_UCS1 *chars, Py_ssize_t length,
-                unsigned char *present)
+/* Load the input into the workspace, surveying it. */
+static int load(Workspace *work, const Py_UCS1 *chars, Py_ssize_t length, Survey *survey)
 {
     if (reserve(&work->text, length + 1) < 0) {
         return -1;
     }
+    Py_ssize_t digits = 0;
+    Py_UCS1 before = ' '; /* nothing of interest */
     for (Py_ssize_t index = 0; index < length; index++) {
         work->text.data[index] = chars[index];
-        present[chars[index]] = 1;
+        survey_char(survey, chars[index], before, &digits);
+        before = chars[index];
     }
     work->text.length = length;
     return 0;
@@ -603,8 +732,9 @@ static int load(Workspace *work, const Py_UCS1 *chars, Py_ssize_t length,
 
 static PyObject *lex_with(Workspace *work, const Py_UCS1 *chars, Py_ssize_t length)
 {
-    unsigned char present[256] = {0};
-    if (load(work, chars, length, present) < 0 || replace_all(work, present) < 0) {
+    Survey survey;
+    memset(&survey, 0, sizeof survey);
+    if (load(work, chars, length, &survey) < 0 || replace_all(work, &survey) < 0) {
         return NULL;
     }
     /* One kind (at most max_kind_length characters) a token, at most one token a character. */
@@ -687,6 +817,29 @@ static int placeholder(PyObject *text, const char *what, Char *out)
     return 0;
 }
 
+/* A class for each character of an operator but spaces (and `-`, which the dash-text pattern
+ * needs twice over), for the survey of pairs side by side. */
+static int configure_classes(void)
+{
+    int classes = 0;
+    memset(operator_class, 0, sizeof operator_class);
+    operator_class['-'] = (unsigned char)++classes;
+    for (int index = 0; index < config.operator_count; index++) {
+        const Operator *operator = &config.operators[index];
+        for (Py_ssize_t at = 0; at < operator->length; at++) {
+            Char c = operator->pattern[at];
+            if (c != ' ' && !operator_class[c]) {
+                if (classes == 31) {
+                    PyErr_SetString(PyExc_ValueError, "too many operator characters");
+                    return -1;
+                }
+                operator_class[c] = (unsigned char)++classes;
+            }
+        }
+    }
+    return 0;
+}
+
 static int configure_operators(PyObject *operators)
 {
     PyObject *items = PySequence_Fast(operators, "operators must be a sequence");
@@ -724,7 +877,7 @@ static int configure_operators(PyObject *operators)
         return -1;
     }
     config.operator_count = (int)count;
-    return 0;
+    return configure_classes();
 }
 
 static int configure_keywords(PyObject *keywords)
@@ -736,6 +889,9 @@ static int configure_keywords(PyObject *keywords)
     Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
     int failed = count > MAX_KEYWORDS;
     memset(keyword_start, 0, sizeof keyword_start);
+    for (int c = 0; c < 256; c++) {
+        shape[c] &= (unsigned char)~KEYWORD_START;
+    }
     for (Py_ssize_t index = 0; index < count && !failed; index++) {
         PyObject *keyword = PySequence_Fast_GET_ITEM(items, index);
         Keyword *into = &config.keywords[index];
@@ -752,6 +908,7 @@ static int configure_keywords(PyObject *keywords)
             failed = failed || !word_table[into->chars[at]];
         }
         keyword_start[into->chars[0]] = 1;
+        shape[into->chars[0]] |= KEYWORD_START;
     }
     Py_DECREF(items);
     if (failed) {
@@ -858,6 +1015,7 @@ static PyObject *lexer_configure(PyObject *module, PyObject *args)
         return NULL;
     }
     config.short_digits = short_digits;
+    cache_clear(); /* its kinds came from the KIND handed over before */
     Py_INCREF(kind);
     Py_XSETREF(config.kind, kind);
     config.ready = 1;
@@ -876,6 +1034,7 @@ static PyMethodDef lexer_methods[] = {
 static void lexer_free(void *module)
 {
     workspace_free(&shared);
+    cache_clear();
     Py_CLEAR(config.kind);
     Py_CLEAR(config.lexed);
     Py_CLEAR(config.callables);
@@ -900,8 +1059,12 @@ static int init_tables(void)
     }
     dash_starts['-'] = hash_starts['#'] = variable_starts['@'] = 1;
     number_starts['.'] = 1;
+    shape['.'] = DOT;
+    shape['x'] = HEX_PREFIX;
+    shape['b'] = shape['e'] = BINARY_OR_EXPONENT;
     for (Py_UCS4 c = '0'; c <= '9'; c++) {
         number_starts[c] = 1;
+        shape[c] = DIGIT;
     }
     return 0;
 }
