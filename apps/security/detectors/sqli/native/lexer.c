@@ -2,10 +2,11 @@
  * normalised text.
  *
  * The Python lexer works by a sequence of global rewrites of the whole text (str.replace and
- * re.sub), then `str.split`. Each rewrite sees what the ones before it made (a stray closer turned into
- * spaces, a ` ? ` whose spaces an earlier operator put there), so this port does not tokenize
- * in one tidy pass: it replays the same rewrites, in the same order, on a buffer of UCS-2 code
- * units that holds exactly the text the Python holds after each step, placeholders included.
+ * re.sub), then `str.split`. Each rewrite sees what the ones before it made (a stray comment
+ * closer turned into spaces, a ` ? ` whose spaces an earlier operator put there), so this port
+ * does not tokenize in one tidy pass: it replays the same rewrites, in the same order, on a
+ * buffer of UCS-2 code units that holds exactly the text the Python holds after each step,
+ * placeholders included.
  *
  * The placeholders are the Python's own (U+E000 …, handed over by `configure`). They cannot
  * collide with the input: only one-byte strings (U+0000 … U+00FF) are lexed here, the rest is
@@ -14,8 +15,11 @@
  * The regexes are hand-written scans; each says which pattern it stands for. All of them run
  * on text whose only characters are Latin-1 ones and placeholders, where `\d` is [0-9] (Latin-1
  * has no other decimal digits: checked at import), which is also why the Python always takes
- * its "ASCII shape" branch; its shape tests only skip patterns that cannot match (a property
- * tests/security/test_sql_injection.py checks), so running every pattern is the same.
+ * its "ASCII shape" branch. Its shape tests only skip patterns that cannot match (a property
+ * tests/security/test_sql_injection.py checks); this port skips rewrites by a survey of its own
+ * (`Survey`), by the same reasoning, which only ever skips what cannot match either.
+ *
+ * KIND is taken as constant once handed over: kinds of tokens seen are cached here.
  */
 #include "common.h"
 
@@ -118,13 +122,13 @@ static inline void append(Buffer *out, const Char *chars, Py_ssize_t count)
 typedef Py_ssize_t (*Matcher)(const Char *text, Py_ssize_t length, Py_ssize_t at,
                               Char *replacement, Py_ssize_t *replacement_length);
 
-/* Rewrite `in` into `out`: 1 when something matched, 0 when nothing did (`out` untouched, the
- * text is unchanged), -1 on error. Only characters in `starts` can start a match. Every
- * replacement is at most three characters for at least one: three times the length is room. */
-/* Always inlined, like `step`: each pass then calls its own matcher directly, not through a
+/* Always inlined (as `step` is): each pass then calls its own matcher directly, not through a
  * pointer, once per candidate character. */
 #define INLINE static inline __attribute__((always_inline))
 
+/* Rewrite `in` into `out`: 1 when something matched, 0 when nothing did (`out` untouched, the
+ * text is unchanged), -1 on error. Only characters in `starts` can start a match. Every
+ * replacement is at most three characters for at least one: three times the length is room. */
 INLINE int rewrite(const Buffer *in, Buffer *out, const unsigned char *starts, Matcher match)
 {
     const Char *text = in->data;
