@@ -21,6 +21,8 @@ import re
 from itertools import repeat
 from typing import NamedTuple
 
+from . import native
+
 # Multi-character operators, longest first, each with the placeholder that stands for it.
 _OPERATORS = (
     ("<=>", "\ue000", "o"),
@@ -274,9 +276,38 @@ class Lexed(NamedTuple):
 
 def lex(text: str) -> Lexed:
     """Return the kind string of `text` and its distinct tokens."""
+    if _native is not None:
+        lexed = _native.lex(text)
+        if lexed is not None:
+            return lexed  # type: ignore[no-any-return]
+    return _lex_python(text)
+
+
+def _lex_python(text: str) -> Lexed:
+    """`lex` in Python: the reference, and the lexer of text the native one declines (any
+    character beyond Latin-1)."""
     cut = tokens(text)
     joined = "".join(map(KIND.get, cut, repeat("n")))
     words = set(cut)
     if "l(" in joined and not words.isdisjoint(_CALLABLE_OPERATORS):
         joined = joined.replace("l(", "f(")  # MOD(…), DIV(…) are calls, not operators
     return Lexed(joined, words)
+
+
+# The same lexer in C (native/lexer.c), handed every table it needs: it replays the rewrites
+# above in the same order, so the operators go over in _OPERATORS_BY_HEAD order.
+_native = native.load("lexer")
+if _native is not None:
+    _native.configure(
+        KIND,
+        tuple(pair for operators in _OPERATORS_BY_HEAD.values() for pair in operators),
+        _PROSE_COMMENT,
+        _ISSUE_NUMBER,
+        _NUMBER_PLACEHOLDER,
+        _VARIABLE_PLACEHOLDER,
+        GLUED_KEYWORDS,
+        _SHORT_NUMBER_DIGITS,
+        "".join(_PUNCTUATION_KIND),
+        tuple(_CALLABLE_OPERATORS),
+        Lexed,
+    )
