@@ -100,6 +100,11 @@ static struct {
     Py_ssize_t word_gate_count;
     Fragment *fragments;
     Py_ssize_t fragment_count;
+    /* the fragments by first character (`heads` of a character: from heads_start[c] to
+     * heads_start[c + 1]); the pairs of characters that start one, and the characters
+     * that start one of a single character: the text is scanned once for all of them */
+    Py_ssize_t *heads, heads_start[257];
+    unsigned char fragment_pairs[256 * 256 / 8], single_heads[256];
     PyObject *bare_match, *bare_name, *bare_weight;
     Py_ssize_t bare_chars;
 } config;
@@ -141,6 +146,7 @@ static void free_config(void)
         PyMem_Free(config.fragments[i].indices);
     }
     PyMem_Free(config.fragments);
+    PyMem_Free(config.heads);
     Py_XDECREF(config.bare_match);
     Py_XDECREF(config.bare_name);
     Py_XDECREF(config.bare_weight);
@@ -447,6 +453,36 @@ static int read_word_gates(PyObject *gates)
     return 0;
 }
 
+/* The fragments by first character, and the pairs of characters that start one. */
+static int index_fragments(void)
+{
+    config.heads = PyMem_Calloc((size_t)config.fragment_count + 1, sizeof(Py_ssize_t));
+    if (config.heads == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t written = 0;
+    for (int head = 0; head < 256; head++) {
+        config.heads_start[head] = written;
+        for (Py_ssize_t i = 0; i < config.fragment_count; i++) {
+            const Fragment *fragment = &config.fragments[i];
+            const unsigned char *bytes = (const unsigned char *)fragment->bytes;
+            if (fragment->length == 0 || bytes[0] != head) {
+                continue; /* an empty fragment is in every text: no scan needed */
+            }
+            config.heads[written++] = i;
+            if (fragment->length == 1) {
+                config.single_heads[head] = 1;
+            } else {
+                unsigned pair = (unsigned)head << 8 | bytes[1];
+                config.fragment_pairs[pair >> 3] |= (unsigned char)(1u << (pair & 7));
+            }
+        }
+    }
+    config.heads_start[256] = written;
+    return 0;
+}
+
 /* `_GATED_BY_FRAGMENT`: fragment → list of text signature indices, in dict order. */
 static int read_fragments(PyObject *fragments)
 {
@@ -493,7 +529,7 @@ static int read_fragments(PyObject *fragments)
         }
         Py_DECREF(indices);
     }
-    return 0;
+    return index_fragments();
 }
 
 /* Whether the Python pattern `compiled` (a re.Pattern) is the one ported here as `source`. */
@@ -1045,6 +1081,31 @@ static int all_in(PyObject *words, PyObject *present)
     return 1;
 }
 
+/* Which fragments occur in `text` (`fragment in text` for each), in one scan: only where
+ * the two characters at a position start some fragment are the fragments compared. */
+static void find_fragments(const unsigned char *text, Py_ssize_t length, char *present)
+{
+    for (Py_ssize_t i = 0; i < config.fragment_count; i++) {
+        present[i] = config.fragments[i].length == 0;
+    }
+    for (Py_ssize_t at = 0; at < length; at++) {
+        unsigned head = text[at];
+        unsigned pair = at + 1 < length ? head << 8 | text[at + 1] : 0;
+        int maybe = config.single_heads[head] ||
+                    (at + 1 < length && (config.fragment_pairs[pair >> 3] >> (pair & 7) & 1));
+        if (!maybe) {
+            continue;
+        }
+        for (Py_ssize_t h = config.heads_start[head]; h < config.heads_start[head + 1]; h++) {
+            const Fragment *fragment = &config.fragments[config.heads[h]];
+            if (!present[config.heads[h]] && fragment->length <= length - at &&
+                memcmp(text + at, fragment->bytes, (size_t)fragment->length) == 0) {
+                present[config.heads[h]] = 1;
+            }
+        }
+    }
+}
+
 /* Mark the text signatures whose gates `text` and `words` pass. */
 static int mark_gated(const char *text, Py_ssize_t length, PyObject *words, char *gated)
 {
@@ -1057,16 +1118,19 @@ static int mark_gated(const char *text, Py_ssize_t length, PyObject *words, char
             gated[config.word_gates[i].index] = 1;
         }
     }
+    char *present = PyMem_Calloc((size_t)config.fragment_count + 1, 1);
+    if (present == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    find_fragments((const unsigned char *)text, length, present);
     for (Py_ssize_t i = 0; i < config.fragment_count; i++) {
         const Fragment *fragment = &config.fragments[i];
-        if (fragment->length <= length &&
-            (fragment->length == 0 ||
-             memmem(text, (size_t)length, fragment->bytes, (size_t)fragment->length))) {
-            for (Py_ssize_t j = 0; j < fragment->count; j++) {
-                gated[fragment->indices[j]] = 1;
-            }
+        for (Py_ssize_t j = 0; present[i] && j < fragment->count; j++) {
+            gated[fragment->indices[j]] = 1;
         }
     }
+    PyMem_Free(present);
     return 0;
 }
 
