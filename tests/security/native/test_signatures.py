@@ -5,6 +5,7 @@ Compared: `_token_findings` (its uncached body), `_text_evidence`, `_combine`, `
 scores the corpora and benchmark values.
 """
 
+import collections
 import random
 import re
 import sys
@@ -31,6 +32,7 @@ EXAMPLES = 3000
 PROPERTY = hypothesis_settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+SIMPLER = hypothesis_settings(PROPERTY, max_examples=EXAMPLES // 3)  # for the simpler functions
 
 _CONFIGURED = evidence_native.configured(score)
 assert _CONFIGURED is not None, "the native module _signatures is not built (build_native.py)"
@@ -130,13 +132,13 @@ def test_text_evidence_generated(
     text_evidence_both(text, words, found)
 
 
-@PROPERTY
+@SIMPLER
 @given(found_dicts)
 def test_combine_generated(found: dict[str, float]) -> None:
     assert NATIVE.combine(found) == python("_combine")(found)
 
 
-@PROPERTY
+@SIMPLER
 @given(texts, texts, kinds_strings)
 def test_evasive_generated(canonical: str, text: str, kinds: str) -> None:
     for shorter in (text, canonical[: len(canonical) // 2], canonical):
@@ -144,7 +146,7 @@ def test_evasive_generated(canonical: str, text: str, kinds: str) -> None:
         assert NATIVE.evasive(canonical, shorter, kinds) is expected
 
 
-@PROPERTY
+@SIMPLER
 @given(texts)
 def test_prose_prefix_generated(text: str) -> None:
     expected = python("_prose_prefix")(text)
@@ -177,6 +179,8 @@ def test_declines() -> None:
     assert found == {"x": 0.5}  # untouched
     assert NATIVE.text_evidence("1=1", ["or"], found) is None
     assert NATIVE.combine({"x": 1}) is None
+    assert NATIVE.combine(collections.OrderedDict(x=0.5)) is None
+    assert NATIVE.text_evidence("1=1", {"or"}, collections.defaultdict(float)) is None
     assert NATIVE.combine({"x": float("nan")}) is None
     assert NATIVE.evasive(wide, "", "") is None
     assert NATIVE.prose_prefix(wide) is None

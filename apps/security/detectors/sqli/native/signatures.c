@@ -567,6 +567,9 @@ static int read_constants(PyObject *evasion, PyObject *strong, PyObject *cap,
     return 0;
 }
 
+/* configure(signatures=…, kinds=…, …): every keyword is required (see evidence_native.py).
+ * Called at import, before any other function of the module runs; calling it again replaces
+ * the configuration (so not while another thread is inside this module). */
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {
@@ -1163,7 +1166,7 @@ static PyObject *text_evidence(PyObject *module, PyObject *const *args, Py_ssize
     PyObject *text = args[0], *words = args[1], *found = args[2];
     Py_ssize_t length;
     const char *chars = (const char *)sqli_latin1(text, &length);
-    if (chars == NULL || !PyAnySet_Check(words) || !PyDict_Check(found)) {
+    if (chars == NULL || !PyAnySet_Check(words) || !PyDict_CheckExact(found)) {
         Py_RETURN_NONE;
     }
     if (length <= config.bare_chars) {
@@ -1230,8 +1233,8 @@ static PyObject *combine(PyObject *module, PyObject *found)
     if (!ready()) {
         return NULL;
     }
-    if (!PyDict_Check(found)) {
-        Py_RETURN_NONE;
+    if (!PyDict_CheckExact(found)) {
+        Py_RETURN_NONE; /* a subclass may read or write its items otherwise */
     }
     Py_ssize_t count = PyDict_GET_SIZE(found);
     if (count == 0) {
