@@ -8,9 +8,11 @@ findings of the token signatures per kind string.
 """
 
 import re
+import sys
 from functools import lru_cache
 from itertools import compress, repeat
 
+from . import evidence_native
 from .extract import NESTED_HEAD_CHARS, nested_strings
 from .grammar import KINDS, Context, contexts, mark
 from .lexer import GLUED_KEYWORDS, WORD_KIND, lex
@@ -148,6 +150,15 @@ def _glued(text: str) -> bool:
 
 def _evasive(canonical: str, text: str, kinds: str) -> bool:
     """Whether comments or control characters stand where a plain space would do."""
+    if _NATIVE is not None:
+        native = _NATIVE.evasive(canonical, text, kinds)
+        if native is not None:
+            return native
+    return _evasive_python(canonical, text, kinds)
+
+
+def _evasive_python(canonical: str, text: str, kinds: str) -> bool:
+    """`_evasive` in Python: the reference of the native one, and where it declines."""
     if "/*" in canonical and len(text) < len(canonical):
         return True
     if "N" in kinds and _MID_COMMENT.search(kinds):
@@ -171,6 +182,15 @@ def _weigh(context: Context, sig: Signature, match: re.Match[str], marked: str) 
 
 def _prose_prefix(text: str) -> dict[str, bool]:
     """Per quote: whether several words stand before its first occurrence in `text`."""
+    if _NATIVE is not None:
+        native = _NATIVE.prose_prefix(text)
+        if native is not None:
+            return native
+    return _prose_prefix_python(text)
+
+
+def _prose_prefix_python(text: str) -> dict[str, bool]:
+    """`_prose_prefix` in Python: the reference of the native one, and where it declines."""
     found = {}
     for quote in "'\"":
         start = text.find(quote)
@@ -190,6 +210,18 @@ def _token_findings(
     values with the same kinds share the work: a payload sent again with other numbers and
     names in it, or the words and numbers that most short values are.
     """
+    if _NATIVE is not None:
+        native = _NATIVE.token_findings(kinds, prose_single, prose_double, evasive)
+        if native is not None:
+            return native
+    return _token_findings_python(kinds, prose_single, prose_double, evasive)
+
+
+def _token_findings_python(
+    kinds: str, prose_single: bool, prose_double: bool, evasive: bool
+) -> tuple[tuple[str, float], ...]:
+    """`_token_findings` in Python, uncached: the reference of the native one, and where it
+    declines."""
     found = {_EVASION[0]: _EVASION[1]} if evasive else {}
     for context in contexts(kinds, {"'": prose_single, '"': prose_double}):
         if _context_evidence(context, found):
@@ -233,6 +265,12 @@ def _candidates(scope: str, first: str, present: frozenset[str]) -> tuple[Signat
 
 def _text_evidence(text: str, words: set[str], found: dict[str, float]) -> None:
     """Add the evidence of the text signatures (and of a value that is one bare operator)."""
+    if _NATIVE is None or _NATIVE.text_evidence(text, words, found) is None:
+        _text_evidence_python(text, words, found)
+
+
+def _text_evidence_python(text: str, words: set[str], found: dict[str, float]) -> None:
+    """`_text_evidence` in Python: the reference of the native one, and where it declines."""
     if len(text) <= _BARE_OPERATOR_CHARS and _BARE_OPERATOR.match(text):
         found["bare SQL operator"] = _BARE_OPERATOR_WEIGHT
     gated = {index for index, needed in _WORD_GATES if needed <= words}
@@ -254,6 +292,15 @@ def _confidence(found: dict[str, float]) -> float:
 
 def _combine(found: dict[str, float]) -> tuple[float, str]:
     """The confidence and the names of the (at most three) strongest signals."""
+    if _NATIVE is not None:
+        native = _NATIVE.combine(found)
+        if native is not None:
+            return native
+    return _combine_python(found)
+
+
+def _combine_python(found: dict[str, float]) -> tuple[float, str]:
+    """`_combine` in Python: the reference of the native one, and where it declines."""
     if not found:
         return 0.0, ""
     ranked = sorted(found.items(), key=lambda item: item[1], reverse=True)
@@ -350,3 +397,6 @@ def _evidence(canonical: str, text: str, sampled: str) -> tuple[float, str]:
 
 
 _analyse_short = lru_cache(maxsize=CACHED_PARTS)(_analyse)
+# The evidence stage in C (native/signatures.c), handed this module's own signatures and
+# constants; None when native parts are off or not built.
+_NATIVE = evidence_native.configured(sys.modules[__name__])
