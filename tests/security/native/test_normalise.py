@@ -2,7 +2,9 @@
 on generated SQL-ish and encoded text, on every Latin-1 pair, and on the inputs the detector
 really hands `canonical` and `clean` for the corpora and the benchmark values."""
 
+import html
 import random
+from html.entities import html5
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,10 @@ FRAGMENTS = (
     # the form `+`, entities with and without `;`
     "+", "a+b", "+or+", "1+1", "&#39;", "&#x27;", "&#0;", "&apos;", "&amp;", "&amp;lt;",
     "&amp;#39;", "&quot", "&lt", "&copy", "&notin;", "&noti", "&", "&#", "&#x;", ";",
-    "&NotNestedGreaterGreater;", "&%2339;", "%26%2339%3b",
+    "&NotNestedGreaterGreater;", "&%2339;", "%26%2339%3b", "&#12345678901234567890;", "&#x110000;",
+    "&#xD800;", "&#xdfff", "&#128;", "&#x80", "&#1;", "&#13;", "&#xFDD0;", "&#xFFFF", "&#X41",
+    "&#x", "&#;", "&#65", "&notin", "&notit;", "&ampx", "&AMP", "&lt;x", "&frac12;", "&frac12x",
+    "&frac1", "&fjlig;", "&a", "&ab;", "&" + "a" * 33 + ";", "&" + "b" * 31 + ";", "&é;", "&\xa0",
     # quotes, names, comments
     "'", '"', "`", "`name`", "`a.b$c`", "`a b`", "``", "`é`", "/*!50000select*/", "/*!", "/*!12",
     "/**/", "/*", "*/", "/* open", "/*/", "/*!*/", "--", "#", "-- x\n", "\n", "\r\n", "\r",
@@ -121,6 +126,29 @@ def test_native_equals_python_on_fragments(value: str) -> None:
 @given(st.text(max_size=40))
 def test_native_equals_python_on_any_text(value: str) -> None:
     check_value(value)
+
+
+ENTITY_FRAGMENTS = st.sampled_from(
+    [fragment for fragment in FRAGMENTS if "&" in fragment or "#" in fragment or ";" in fragment]
+)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(st.one_of(ENTITY_FRAGMENTS, st.text(max_size=3)), max_size=12).map("".join))
+def test_native_unescape_equals_html_unescape(text: str) -> None:
+    assert NATIVE is not None
+    assert_same(NATIVE.unescape(text), html.unescape(text))
+
+
+def test_native_unescape_on_every_entity() -> None:
+    """Every html5 name, with and without `&`, `;` and something after it."""
+    assert NATIVE is not None
+    for name in html5:
+        for text in (f"&{name}", f"&{name}x", f"&{name};", f"a&{name}9;b", f"&{name[:-1]}"):
+            assert_same(NATIVE.unescape(text), html.unescape(text))
+    for number in [*range(0, 0x400), *range(0xD7F0, 0xE010), *range(0xFDC0, 0x10000, 7)]:
+        for text in (f"&#{number};", f"&#x{number:x}", f"&#X{number:X};", f"&#0{number}"):
+            assert_same(NATIVE.unescape(text), html.unescape(text))
 
 
 def test_fold_of_every_latin1_pair_and_sampled_triples() -> None:

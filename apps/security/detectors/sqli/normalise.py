@@ -290,9 +290,10 @@ def strip_comments(text: str) -> str:
 _native = native.load("normalise")
 if _native is not None:
     _native.configure(
-        html.unescape,
-        _NAMED_ENTITY.search,
-        _BARE_ENTITY.search,
+        html5,  # what html.unescape expands, and how (ported: native/normalise.c)
+        html._invalid_charrefs,  # type: ignore[attr-defined]
+        html._invalid_codepoints,  # type: ignore[attr-defined]
+        tuple(sorted(name for name in html5 if not name.endswith(";"))),  # _BARE_ENTITY's
         _fold_unicode_python,
         _LATIN1_LOWER,
         {code: _fold_unicode_python(chr(code)) for code in sorted(_LATIN1_SPECIAL)},

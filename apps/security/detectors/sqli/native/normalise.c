@@ -3,25 +3,39 @@
  *
  * Decoding works on a UCS4 copy of the text, whatever its kind: a decoded %e2%80%98 or
  * %u2018 yields characters beyond Latin-1 mid-way, and every later round must see them.
+ * HTML entities: html.unescape is ported too (CPython 3.11's: its regex and _replace_charref),
+ * with its tables handed over (html5, _invalid_charrefs, _invalid_codepoints): the Python one
+ * runs a Python function per `&`, slow on a URL with many parameters.
  * What is not ported, and is called back instead (all handed over by `configure`):
- * - HTML entities: html.unescape, and the two regexes that tell whether it could change the
- *   text, run only when the text holds an `&` (rare in a value; never in the common case);
  * - UTF-8 decoding of the bytes %XX escapes make: CPython's own decoder with "replace", so the
  *   U+FFFD of an invalid sequence are exactly urllib's;
  * - Unicode folding of text beyond Latin-1 (NFKC and full case folding): the Python reference.
  * Folding and the clean-up of Latin-1 text are table-driven here, the tables computed by
  * Python at configure time. `clean` and `fold_unicode` decline (None) any text that is not
  * one byte per character, and every function declines a str subclass (whose methods may
- * differ): the Python reference does those. */
+ * differ): the Python reference does those. Every step here keeps or shrinks its input but
+ * folding (at most MAX_FOLD_CHARS per character): buffers are sized by the input. */
 #include "common.h"
 
 #define MAX_DECODE_ROUNDS 3 /* normalise.MAX_DECODE_ROUNDS */
 #define MAX_FOLD_CHARS 3    /* the longest fold of one Latin-1 character: ¼ is 1⁄4 */
 
-static PyObject *html_unescape;      /* html.unescape */
-static PyObject *named_entity_search; /* normalise._NAMED_ENTITY.search */
-static PyObject *bare_entity_search;  /* normalise._BARE_ENTITY.search */
-static PyObject *fold_python;         /* normalise._fold_unicode_python, for wide text */
+#define MAX_BARE_NAMES 256   /* html5 names without `;` (106 of them today) */
+#define MAX_BARE_NAME_CHARS 8 /* the longest is 6 */
+#define MAX_ENTITY_NAME 32   /* _NAMED_ENTITY's {1,32} */
+
+#define MAX_ENTITY_VALUE 2     /* the longest value in html5, checked by configure */
+
+static PyObject *html5;              /* html.entities.html5 */
+static PyObject *invalid_charrefs;   /* html._invalid_charrefs */
+static PyObject *invalid_codepoints; /* html._invalid_codepoints */
+static PyObject *fold_python;   /* normalise._fold_unicode_python, for wide text */
+/* The names html.unescape expands without a `;` (_BARE_ENTITY), sorted, and per first ASCII
+ * character the range of them that start with it. */
+static char bare_names[MAX_BARE_NAMES][MAX_BARE_NAME_CHARS];
+static unsigned char bare_name_len[MAX_BARE_NAMES];
+static int bare_first[128], bare_end[128];
+static int bare_longest; /* the length of the longest of them */
 static Py_UCS1 latin1_lower[256];     /* str.lower of each Latin-1 character */
 /* Per Latin-1 character that NFKC, the look-alike map or case-folding changes otherwise than
  * str.lower: the fold of the character alone (-1 in special_len: not special). */
@@ -118,6 +132,11 @@ static int text_is_latin1(const Text *text)
 }
 
 /* ---- URL decoding (url_decode, _unquote) ---- */
+
+static int is_ascii_letter(Py_UCS4 ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
 
 /* [0-9a-fA-F]: ASCII only, as in the regexes and urllib's table. */
 static int hex_value(Py_UCS4 ch)
@@ -268,73 +287,244 @@ static int url_decode(Text *text, int plus)
 
 /* ---- HTML entities (_entity_decoded, _may_hold_entity): called back, `&` only ---- */
 
-static int text_contains_pair(const Text *text, Py_UCS4 first, Py_UCS4 second)
+/* [^\t\n\f <&#;]: what a name of an entity may hold, for html.unescape and _NAMED_ENTITY. */
+static int is_entity_name_char(Py_UCS4 ch)
 {
-    for (Py_ssize_t i = 0; i + 1 < text->len; i++) {
-        if (text->data[i] == first && text->data[i + 1] == second) {
+    return !(ch == '\t' || ch == '\n' || ch == '\f' || ch == ' ' || ch == '<' || ch == '&' ||
+             ch == '#' || ch == ';');
+}
+
+/* _NAMED_ENTITY, `&[^\t\n\f <&#;]{1,32};`, at `at` (an `&`): `;` is excluded, so only the
+ * maximal run of allowed characters (up to 32) can be followed by it. */
+static int named_entity_at(const Text *text, Py_ssize_t at)
+{
+    Py_ssize_t end = at + 1, limit = at + 1 + MAX_ENTITY_NAME;
+    while (end < text->len && end < limit && is_entity_name_char(text->data[end])) {
+        end++;
+    }
+    return end > at + 1 && end < text->len && text->data[end] == ';';
+}
+
+/* Whether a bare entity name starts `chars` (`available` of them; `exact`: is all of them). */
+static int bare_name_at(const Py_UCS4 *chars, Py_ssize_t available, int exact)
+{
+    if (available < 1 || chars[0] >= 128) {
+        return 0;
+    }
+    for (int name = bare_first[chars[0]]; name < bare_end[chars[0]]; name++) {
+        Py_ssize_t length = bare_name_len[name], k = 1;
+        if (length > available || (exact && length != available)) {
+            continue;
+        }
+        while (k < length && chars[k] == (Py_UCS4)(unsigned char)bare_names[name][k]) {
+            k++;
+        }
+        if (k == length) {
             return 1;
         }
     }
     return 0;
 }
 
-/* Whether search(str) finds a match: 1, 0, or -1 on error. */
-static int found(PyObject *search, PyObject *str)
+/* _BARE_ENTITY at `at` (an `&`): a name html.unescape expands without `;` follows. */
+static int bare_entity_at(const Text *text, Py_ssize_t at)
 {
-    PyObject *match = PyObject_CallOneArg(search, str);
-    if (match == NULL) {
-        return -1;
-    }
-    int result = match != Py_None;
-    Py_DECREF(match);
-    return result;
+    return bare_name_at(text->data + at + 1, text->len - at - 1, 0);
 }
 
-/* _may_hold_entity of a text that holds an `&` (`str` is the text). */
-static int may_hold_entity(const Text *text, PyObject *str)
+/* _may_hold_entity: whether html.unescape could change the text (`&#`, or an `&` that starts
+ * a named entity with `;` or a bare one); False only when it certainly would not. */
+static int may_hold_entity(const Text *text)
 {
-    if (text_contains_pair(text, '&', '#')) {
-        return 1;
-    }
-    if (text_contains(text, ';')) {
-        int named = found(named_entity_search, str);
-        if (named != 0) {
-            return named;
+    for (Py_ssize_t i = 0; i < text->len; i++) {
+        if (text->data[i] == '&' &&
+            ((i + 1 < text->len && text->data[i + 1] == '#') || named_entity_at(text, i) ||
+             bare_entity_at(text, i))) {
+            return 1;
         }
     }
-    return found(bare_entity_search, str);
+    return 0;
+}
+
+static int append_str(Text *out, PyObject *str)
+{
+    int kind = PyUnicode_KIND(str);
+    const void *data = PyUnicode_DATA(str);
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(str); i++) {
+        out->data[out->len++] = PyUnicode_READ(kind, data, i);
+    }
+    return 0;
+}
+
+/* Append html5[name]: 1 if it is a key, 0 if not, -1 on error. Every key is ASCII letters
+ * and digits, with or without a final `;` (configure checks): other names are no key. */
+static int append_named(Text *out, const Py_UCS4 *name, Py_ssize_t length)
+{
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = name[i];
+        int alnum = ch < 128 && (is_ascii_letter(ch) || (ch >= '0' && ch <= '9'));
+        if (!alnum && !(ch == ';' && i == length - 1)) {
+            return 0;
+        }
+    }
+    PyObject *key = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, name, length);
+    if (key == NULL) {
+        return -1;
+    }
+    PyObject *value = PyDict_GetItemWithError(html5, key); /* borrowed */
+    Py_DECREF(key);
+    if (value == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    return append_str(out, value) == 0;
+}
+
+/* _replace_charref of a numeric reference: its `count` digits in `base`. */
+static int append_numeric(Text *out, const Py_UCS4 *digits, Py_ssize_t count, int base)
+{
+    unsigned long number = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        number = number * (unsigned long)base + (unsigned long)hex_value(digits[i]);
+        if (number > 0x110000) {
+            number = 0x110000; /* beyond Unicode: every such number gives U+FFFD */
+        }
+    }
+    PyObject *key = PyLong_FromUnsignedLong(number);
+    if (key == NULL) {
+        return -1;
+    }
+    PyObject *replacement = PyDict_GetItemWithError(invalid_charrefs, key); /* borrowed */
+    int invalid = 0;
+    if (replacement == NULL && !PyErr_Occurred() &&
+        !((number >= 0xD800 && number <= 0xDFFF) || number > 0x10FFFF)) {
+        invalid = PySet_Contains(invalid_codepoints, key);
+    }
+    Py_DECREF(key);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (replacement != NULL) {
+        return append_str(out, replacement);
+    }
+    if ((number >= 0xD800 && number <= 0xDFFF) || number > 0x10FFFF) {
+        out->data[out->len++] = 0xFFFD;
+    } else if (!invalid) {
+        out->data[out->len++] = (Py_UCS4)number;
+    }
+    return 0;
+}
+
+static int is_decimal_digit(Py_UCS4 ch) { return ch >= '0' && ch <= '9'; }
+
+static int is_hex_digit(Py_UCS4 ch) { return hex_value(ch) >= 0; }
+
+static Py_ssize_t skip(const Text *text, Py_ssize_t at, int (*accept)(Py_UCS4))
+{
+    while (at < text->len && accept(text->data[at])) {
+        at++;
+    }
+    return at;
+}
+
+/* A numeric reference at `at` (an `&` before a `#`), `&#[0-9]+;?` or `&#[xX][0-9a-fA-F]+;?`:
+ * its end, its replacement appended; `at` itself if there is none. */
+static Py_ssize_t numeric_reference(const Text *text, Py_ssize_t at, Text *out, int *error)
+{
+    Py_ssize_t digits = at + 2, base = 10;
+    if (digits < text->len && (text->data[digits] == 'x' || text->data[digits] == 'X')) {
+        digits++;
+        base = 16;
+    }
+    Py_ssize_t end = skip(text, digits, base == 10 ? is_decimal_digit : is_hex_digit);
+    if (end == digits) {
+        return at;
+    }
+    *error = append_numeric(out, text->data + digits, end - digits, (int)base) < 0;
+    return end < text->len && text->data[end] == ';' ? end + 1 : end;
+}
+
+/* A named reference at `at` (an `&`), `&[^\t\n\f <&#;]{1,32};?`: its end, its replacement
+ * appended (the whole name if it is one, else the longest bare name it starts with, and the
+ * rest; else the reference as it is); `at` itself if there is none. */
+static Py_ssize_t named_reference(const Text *text, Py_ssize_t at, Text *out, int *error)
+{
+    Py_ssize_t start = at + 1, end = start;
+    while (end < text->len && end < start + MAX_ENTITY_NAME &&
+           is_entity_name_char(text->data[end])) {
+        end++;
+    }
+    if (end == start) {
+        return at;
+    }
+    if (end < text->len && text->data[end] == ';') {
+        end++;
+    }
+    const Py_UCS4 *name = text->data + start;
+    Py_ssize_t length = end - start, prefix;
+    int found = append_named(out, name, length);
+    if (found != 0) {
+        *error = found < 0;
+        return end;
+    }
+    /* A shorter key holds no `;` (only the last character may be one): a bare name. */
+    for (prefix = Py_MIN(length - 1, bare_longest); prefix >= 2; prefix--) {
+        if (bare_name_at(name, prefix, 1)) {
+            break;
+        }
+    }
+    if (prefix >= 2) {
+        found = append_named(out, name, prefix);
+        *error = found <= 0;
+        memcpy(out->data + out->len, name + prefix, (size_t)(length - prefix) * sizeof(Py_UCS4));
+        out->len += length - prefix;
+    } else {
+        memcpy(out->data + out->len, text->data + at, (size_t)(length + 1) * sizeof(Py_UCS4));
+        out->len += length + 1;
+    }
+    return end;
+}
+
+/* html.unescape: `_charref.sub(_replace_charref, text)`, left to right. Each reference of at
+ * least 2 characters becomes at most MAX_ENTITY_VALUE plus what follows a bare name: the
+ * result has at most twice the characters. */
+static int unescape_text(const Text *text, Text *out)
+{
+    if (text_alloc(out, 2 * text->len + 2) < 0) {
+        return -1;
+    }
+    Py_ssize_t i = 0;
+    int error = 0;
+    while (i < text->len && !error) {
+        Py_ssize_t end = i;
+        if (text->data[i] == '&') {
+            if (i + 1 < text->len && text->data[i + 1] == '#') {
+                end = numeric_reference(text, i, out, &error);
+            } else {
+                end = named_reference(text, i, out, &error);
+            }
+        }
+        if (end == i) { /* no reference here */
+            out->data[out->len++] = text->data[i++];
+        } else {
+            i = end;
+        }
+    }
+    if (error) {
+        text_free(out);
+        return -1;
+    }
+    return 0;
 }
 
 /* One round of _entity_decoded: 1 if html.unescape changed `text` (now the unescaped
  * text), 0 if it could not or did not, -1 on error. */
 static int unescape_once(Text *text)
 {
-    if (!text_contains(text, '&')) {
+    if (!may_hold_entity(text)) {
         return 0;
     }
-    PyObject *str = text_to_str(text);
-    if (str == NULL) {
-        return -1;
-    }
-    int may = may_hold_entity(text, str);
-    if (may <= 0) {
-        Py_DECREF(str);
-        return may;
-    }
-    PyObject *unescaped = PyObject_CallOneArg(html_unescape, str);
-    Py_DECREF(str);
-    if (unescaped == NULL) {
-        return -1;
-    }
-    if (!PyUnicode_Check(unescaped)) {
-        Py_DECREF(unescaped);
-        PyErr_SetString(PyExc_TypeError, "html.unescape returned no str");
-        return -1;
-    }
     Text decoded;
-    int status = text_from_str(unescaped, &decoded);
-    Py_DECREF(unescaped);
-    if (status < 0) {
+    if (unescape_text(text, &decoded) < 0) {
         return -1;
     }
     if (text_equal(&decoded, text)) {
@@ -362,11 +552,6 @@ static int entity_decode(Text *text, int *stable)
 }
 
 /* ---- decode ---- */
-
-static int is_ascii_letter(Py_UCS4 ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
 
 /* The form rule of decode: a '+' means a space when the value has no real space and some
  * '+' joins words (_PLUS_JOINS_WORDS: a letter before it or after it). */
@@ -420,12 +605,19 @@ static int decode_text(Text *text)
     return 0;
 }
 
-/* Whether decode certainly leaves a one-byte text as it is: nothing to unescape, no '+'. */
+/* Whether decode may change a one-byte text: only an escape, an `&` or a form `+` can. */
 static int latin1_needs_decoding(const Py_UCS1 *data, Py_ssize_t length)
 {
+    size_t size = (size_t)length;
+    if (memchr(data, '%', size) != NULL || memchr(data, '&', size) != NULL) {
+        return 1;
+    }
+    if (memchr(data, '+', size) == NULL || memchr(data, ' ', size) != NULL) {
+        return 0;
+    }
     for (Py_ssize_t i = 0; i < length; i++) {
-        Py_UCS1 ch = data[i];
-        if (ch == '%' || ch == '&' || ch == '+') {
+        if (data[i] == '+' && ((i > 0 && is_ascii_letter(data[i - 1])) ||
+                               (i + 1 < length && is_ascii_letter(data[i + 1])))) {
             return 1;
         }
     }
@@ -434,11 +626,38 @@ static int latin1_needs_decoding(const Py_UCS1 *data, Py_ssize_t length)
 
 /* ---- fold_unicode ---- */
 
+static int is_ascii(const Py_UCS1 *data, Py_ssize_t length)
+{
+    Py_UCS1 bits = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        bits |= data[i];
+    }
+    return bits < 0x80;
+}
+
+/* str.lower of ASCII text, in a loop the compiler can vectorise. */
+static PyObject *ascii_lower(const Py_UCS1 *data, Py_ssize_t length)
+{
+    PyObject *lower = PyUnicode_New(length, 127);
+    if (lower == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(lower);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS1 ch = data[i];
+        out[i] = (Py_UCS1)(ch + (((Py_UCS1)(ch - 'A') < 26u) << 5));
+    }
+    return lower;
+}
+
 /* fold_unicode of Latin-1 text: each character on its own (Latin-1 holds no combining
  * character, and the specials fold to a text starting with a character that composes with
  * nothing before it, so NFKC of the whole is the NFKC of each), by table. */
 static PyObject *fold_latin1(const Py_UCS1 *data, Py_ssize_t length)
 {
+    if (is_ascii(data, length)) {
+        return ascii_lower(data, length);
+    }
     Py_UCS4 bits = 0; /* the OR of all output characters: its top bit gives the kind */
     int special = 0;
     for (Py_ssize_t i = 0; i < length; i++) {
@@ -503,10 +722,12 @@ static PyObject *fold_text(const Text *text)
 
 static int latin1_contains_pair(const Py_UCS1 *data, Py_ssize_t length, Py_UCS1 a, Py_UCS1 b)
 {
-    for (Py_ssize_t i = 0; i + 1 < length; i++) {
-        if (data[i] == a && data[i + 1] == b) {
+    const Py_UCS1 *end = data + length, *at = data;
+    while (end - at >= 2 && (at = memchr(at, a, (size_t)(end - at - 1))) != NULL) {
+        if (at[1] == b) {
             return 1;
         }
+        at++;
     }
     return 0;
 }
@@ -648,10 +869,32 @@ static Py_UCS1 *collapse(const Py_UCS1 *in, Py_ssize_t length, Py_UCS1 *out,
     return out + start;
 }
 
+/* Whether collapse changes the text: a line break, an odd space, two spaces in a row, or
+ * a space at either end. */
+static int collapse_changes(const Py_UCS1 *data, Py_ssize_t length)
+{
+    if (length > 0 && (Py_UNICODE_ISSPACE(data[0]) || Py_UNICODE_ISSPACE(data[length - 1]))) {
+        return 1;
+    }
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS1 ch = data[i];
+        if (ch < 0x20 || ch == 0x7f || ch == 0x85 || ch == 0xa0 ||
+            (ch == ' ' && i + 1 < length && data[i + 1] == ' ')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* clean of a one-byte str: the same object where Python's steps return their argument (every
  * step that changes nothing, except the line-break substitution, which makes a new str). */
 static PyObject *clean_latin1(PyObject *str, const Py_UCS1 *data, Py_ssize_t length)
 {
+    if (!latin1_contains_pair(data, length, '/', '*') && memchr(data, '`', (size_t)length) == NULL &&
+        !collapse_changes(data, length)) {
+        Py_INCREF(str); /* the common case: nothing to do, as Python returns its argument */
+        return str;
+    }
     Py_UCS1 *buffers = PyMem_Malloc(2 * ((size_t)length + 1));
     if (buffers == NULL) {
         return PyErr_NoMemory();
@@ -729,6 +972,28 @@ static PyObject *native_decode(PyObject *module, PyObject *str)
     text_free(&original);
     text_free(&text);
     return decoded;
+}
+
+/* unescape(text) -> str: html.unescape (for the tests; decode calls unescape_text). */
+static PyObject *native_unescape(PyObject *module, PyObject *str)
+{
+    if (!PyUnicode_CheckExact(str)) {
+        Py_RETURN_NONE;
+    }
+    if (check_configured() < 0) {
+        return NULL;
+    }
+    Text text, unescaped;
+    if (text_from_str(str, &text) < 0) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    if (unescape_text(&text, &unescaped) == 0) {
+        result = text_to_str(&unescaped);
+        text_free(&unescaped);
+    }
+    text_free(&text);
+    return result;
 }
 
 /* fold_unicode(text) -> str, or None for text beyond Latin-1. */
@@ -820,27 +1085,98 @@ static int configure_tables(PyObject *lower, PyObject *specials)
     return 0;
 }
 
-/* configure(unescape, named_search, bare_search, fold_python, lower, specials) */
-static PyObject *native_configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* Store the bare entity names (a sorted tuple of ASCII str, grouped by first character). */
+static int configure_bare_names(PyObject *names)
 {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "configure takes 6 arguments");
-        return NULL;
+    if (!PyTuple_Check(names) || PyTuple_GET_SIZE(names) > MAX_BARE_NAMES) {
+        PyErr_SetString(PyExc_TypeError, "configure: bare names must be a short tuple");
+        return -1;
     }
-    for (int i = 0; i < 4; i++) {
-        if (!PyCallable_Check(args[i])) {
-            PyErr_SetString(PyExc_TypeError, "configure: the first four must be callable");
-            return NULL;
+    for (int c = 0; c < 128; c++) {
+        bare_first[c] = bare_end[c] = 0;
+    }
+    int previous = -1;
+    bare_longest = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        if (!PyUnicode_Check(name) || !PyUnicode_IS_ASCII(name) ||
+            PyUnicode_GET_LENGTH(name) < 1 || PyUnicode_GET_LENGTH(name) > MAX_BARE_NAME_CHARS) {
+            PyErr_SetString(PyExc_ValueError, "configure: bad bare entity name");
+            return -1;
+        }
+        const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(name);
+        int first = chars[0];
+        if (first < previous) {
+            PyErr_SetString(PyExc_ValueError, "configure: bare entity names must be sorted");
+            return -1;
+        }
+        if (first != previous) {
+            bare_first[first] = (int)i;
+        }
+        bare_end[first] = (int)i + 1;
+        previous = first;
+        bare_name_len[i] = (unsigned char)PyUnicode_GET_LENGTH(name);
+        bare_longest = Py_MAX(bare_longest, bare_name_len[i]);
+        memcpy(bare_names[i], chars, bare_name_len[i]);
+    }
+    return 0;
+}
+
+/* Check what unescape_text relies on: every html5 key is ASCII letters and digits with or
+ * without a final `;`, every value at most MAX_ENTITY_VALUE characters. */
+static int configure_entities(PyObject *entities, PyObject *charrefs, PyObject *codepoints)
+{
+    if (!PyDict_Check(entities) || !PyDict_Check(charrefs) || !PyAnySet_Check(codepoints)) {
+        PyErr_SetString(PyExc_TypeError, "configure: html5 and charrefs dicts, codepoints a set");
+        return -1;
+    }
+    PyObject *key, *value;
+    Py_ssize_t position = 0;
+    while (PyDict_Next(entities, &position, &key, &value)) {
+        int good = PyUnicode_Check(key) && PyUnicode_IS_ASCII(key) && PyUnicode_Check(value) &&
+                   PyUnicode_GET_LENGTH(value) <= MAX_ENTITY_VALUE &&
+                   PyUnicode_GET_LENGTH(key) >= 1 && PyUnicode_GET_LENGTH(key) <= MAX_ENTITY_NAME;
+        for (Py_ssize_t i = 0; good && i < PyUnicode_GET_LENGTH(key); i++) {
+            Py_UCS1 ch = PyUnicode_1BYTE_DATA(key)[i];
+            good = is_ascii_letter(ch) || (ch >= '0' && ch <= '9') ||
+                   (ch == ';' && i == PyUnicode_GET_LENGTH(key) - 1);
+        }
+        if (!good) {
+            PyErr_SetString(PyExc_ValueError, "configure: an html5 entity unescape_text can't do");
+            return -1;
         }
     }
-    if (configure_tables(args[4], args[5]) < 0) {
-        configured = 0;
+    position = 0;
+    while (PyDict_Next(charrefs, &position, &key, &value)) {
+        if (!PyUnicode_Check(value) || PyUnicode_GET_LENGTH(value) > MAX_ENTITY_VALUE) {
+            PyErr_SetString(PyExc_ValueError, "configure: bad invalid charref");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* configure(html5, invalid_charrefs, invalid_codepoints, bare_names, fold_python, lower,
+ * specials) */
+static PyObject *native_configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "configure takes 7 arguments");
         return NULL;
     }
-    set_reference(&html_unescape, args[0]);
-    set_reference(&named_entity_search, args[1]);
-    set_reference(&bare_entity_search, args[2]);
-    set_reference(&fold_python, args[3]);
+    if (!PyCallable_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "configure: fold_python must be callable");
+        return NULL;
+    }
+    configured = 0;
+    if (configure_entities(args[0], args[1], args[2]) < 0 || configure_bare_names(args[3]) < 0 ||
+        configure_tables(args[5], args[6]) < 0) {
+        return NULL;
+    }
+    set_reference(&html5, args[0]);
+    set_reference(&invalid_charrefs, args[1]);
+    set_reference(&invalid_codepoints, args[2]);
+    set_reference(&fold_python, args[4]);
     configured = 1;
     Py_RETURN_NONE;
 }
@@ -851,6 +1187,7 @@ static PyMethodDef methods[] = {
     {"canonical", native_canonical, METH_O, "score._analyse's canonical text of a value."},
     {"clean", native_clean, METH_O, "collapse_space(unquote_names(unwrap_comments(text)))."},
     {"decode", native_decode, METH_O, "normalise.decode."},
+    {"unescape", native_unescape, METH_O, "html.unescape."},
     {"fold_unicode", native_fold_unicode, METH_O, "normalise.fold_unicode of Latin-1 text."},
     {NULL, NULL, 0, NULL},
 };
