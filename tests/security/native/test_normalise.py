@@ -146,7 +146,7 @@ def test_native_unescape_on_every_entity() -> None:
     for name in html5:
         for text in (f"&{name}", f"&{name}x", f"&{name};", f"a&{name}9;b", f"&{name[:-1]}"):
             assert_same(NATIVE.unescape(text), html.unescape(text))
-    for number in [*range(0, 0x400), *range(0xD7F0, 0xE010), *range(0xFDC0, 0x10000, 7)]:
+    for number in [*range(0x400), *range(0xD7F0, 0xE010), *range(0xFDC0, 0x10000, 7)]:
         for text in (f"&#{number};", f"&#x{number:x}", f"&#X{number:X};", f"&#0{number}"):
             assert_same(NATIVE.unescape(text), html.unescape(text))
 
@@ -223,7 +223,9 @@ def captured() -> tuple[list[str], list[str]]:
     patch = pytest.MonkeyPatch()
     # Before score uses normalise.canonical/clean: _plain sees every value _analyse gets (and
     # the nested parts it weighs), unwrap_comments every canonical text.
-    first, second = ("canonical", "clean") if hasattr(score, "canonical") else ("_plain", "unwrap_comments")
+    first, second = (
+        ("canonical", "clean") if hasattr(score, "canonical") else ("_plain", "unwrap_comments")
+    )
     first_function, second_function = getattr(score, first), getattr(score, second)
 
     def record_raw(value: str) -> object:

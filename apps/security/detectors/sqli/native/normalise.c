@@ -17,6 +17,8 @@
  * folding (at most MAX_FOLD_CHARS per character): buffers are sized by the input. */
 #include "common.h"
 
+#include <stdint.h>
+
 #define MAX_DECODE_ROUNDS 3 /* normalise.MAX_DECODE_ROUNDS */
 #define MAX_FOLD_CHARS 3    /* the longest fold of one Latin-1 character: ¼ is 1⁄4 */
 
@@ -111,26 +113,6 @@ static int text_equal(const Text *a, const Text *b)
            memcmp(a->data, b->data, (size_t)a->len * sizeof(Py_UCS4)) == 0;
 }
 
-static int text_contains(const Text *text, Py_UCS4 ch)
-{
-    for (Py_ssize_t i = 0; i < text->len; i++) {
-        if (text->data[i] == ch) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int text_is_latin1(const Text *text)
-{
-    for (Py_ssize_t i = 0; i < text->len; i++) {
-        if (text->data[i] > 0xFF) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* ---- URL decoding (url_decode, _unquote) ---- */
 
 static int is_ascii_letter(Py_UCS4 ch)
@@ -160,10 +142,22 @@ static int is_url_escape(const Py_UCS4 *data, Py_ssize_t length, Py_ssize_t at)
            hex_value(data[at + 2]) >= 0;
 }
 
-static int has_url_escape(const Text *text)
+/* The first `ch` from `from` on, or -1. */
+static Py_ssize_t text_find(const Text *text, Py_ssize_t from, Py_UCS4 ch)
 {
-    for (Py_ssize_t i = 0; i < text->len; i++) {
-        if (is_url_escape(text->data, text->len, i)) {
+    for (Py_ssize_t i = from; i < text->len; i++) {
+        if (text->data[i] == ch) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Whether a %XX escape stands at or after `from`. */
+static int has_url_escape(const Text *text, Py_ssize_t from)
+{
+    for (Py_ssize_t i = from; i < text->len; i++) {
+        if (text->data[i] == '%' && is_url_escape(text->data, text->len, i)) {
             return 1;
         }
     }
@@ -172,10 +166,10 @@ static int has_url_escape(const Text *text)
 
 /* _IIS_UNICODE.sub: each %uXXXX (lower-case u, as the regex) becomes chr(0xXXXX), left to
  * right, in place (the text only shrinks, and each escape is read before it is overwritten). */
-static void iis_decode(Text *text)
+static void iis_decode(Text *text, Py_ssize_t from)
 {
     Py_UCS4 *data = text->data;
-    Py_ssize_t length = text->len, out = 0, i = 0;
+    Py_ssize_t length = text->len, out = from, i = from;
     while (i < length) {
         if (data[i] == '%' && i + 5 < length && data[i + 1] == 'u') {
             int a = hex_value(data[i + 2]), b = hex_value(data[i + 3]);
@@ -233,7 +227,7 @@ static int unquote(const Text *text, int plus, Text *out, unsigned char *bytes)
         Py_ssize_t count = 0;
         int high = 0;
         while (i < length && data[i] < 0x80) {
-            if (is_url_escape(data, length, i)) {
+            if (data[i] == '%' && is_url_escape(data, length, i)) {
                 int byte = (hex_value(data[i + 1]) << 4) | hex_value(data[i + 2]);
                 high |= byte >= 0x80;
                 bytes[count++] = (unsigned char)byte;
@@ -261,12 +255,15 @@ static int url_decode(Text *text, int plus)
     }
     int status = 0;
     for (int round = 0; round < MAX_DECODE_ROUNDS; round++) {
-        if (!plus && !text_contains(text, '%')) {
+        Py_ssize_t first = text_find(text, 0, '%'); /* nothing before it changes */
+        if (!plus && first < 0) {
             break;
         }
-        iis_decode(text); /* leaves a text without %uXXXX as it is */
-        if (!plus && !has_url_escape(text)) {
-            break;
+        if (first >= 0) {
+            iis_decode(text, first); /* leaves a text without %uXXXX as it is */
+            if (!plus && !has_url_escape(text, first)) {
+                break;
+            }
         }
         Text decoded;
         if (unquote(text, plus, &decoded, bytes) < 0) {
@@ -572,10 +569,10 @@ static int plus_means_space(const Text *text)
     return joins;
 }
 
-/* decode: URL-decode and HTML-unescape alternately until stable, in `text`. */
-static int decode_text(Text *text)
+/* decode: URL-decode and HTML-unescape alternately until stable, in `text`; `plus` is
+ * plus_means_space of it. */
+static int decode_text(Text *text, int plus)
 {
-    int plus = plus_means_space(text);
     int stable = 0;
     for (int round = 0; round < MAX_DECODE_ROUNDS; round++) {
         Text decoded;
@@ -605,13 +602,10 @@ static int decode_text(Text *text)
     return 0;
 }
 
-/* Whether decode may change a one-byte text: only an escape, an `&` or a form `+` can. */
-static int latin1_needs_decoding(const Py_UCS1 *data, Py_ssize_t length)
+/* plus_means_space of a one-byte text. */
+static int latin1_plus_means_space(const Py_UCS1 *data, Py_ssize_t length)
 {
     size_t size = (size_t)length;
-    if (memchr(data, '%', size) != NULL || memchr(data, '&', size) != NULL) {
-        return 1;
-    }
     if (memchr(data, '+', size) == NULL || memchr(data, ' ', size) != NULL) {
         return 0;
     }
@@ -624,38 +618,53 @@ static int latin1_needs_decoding(const Py_UCS1 *data, Py_ssize_t length)
     return 0;
 }
 
-/* ---- fold_unicode ---- */
-
-static int is_ascii(const Py_UCS1 *data, Py_ssize_t length)
+/* Whether decode may change a one-byte text: only an escape, an `&` or a form `+` can. */
+static int latin1_needs_decoding(const Py_UCS1 *data, Py_ssize_t length, int plus)
 {
-    Py_UCS1 bits = 0;
-    for (Py_ssize_t i = 0; i < length; i++) {
-        bits |= data[i];
-    }
-    return bits < 0x80;
+    return plus || memchr(data, '%', (size_t)length) != NULL ||
+           memchr(data, '&', (size_t)length) != NULL;
 }
 
-/* str.lower of ASCII text, in a loop the compiler can vectorise. */
+/* ---- fold_unicode ---- */
+
+/* str.lower of ASCII bytes into `out`, eight at a time: in each byte (all below 0x80), adding
+ * 0x3F sets the top bit from 'A' up, adding 0x25 from past 'Z': where they differ, an upper-case
+ * letter, to which 0x20 is added. */
+static void ascii_lower_into(const Py_UCS1 *in, Py_UCS1 *out, Py_ssize_t length)
+{
+    Py_ssize_t i = 0;
+    for (; i + 8 <= length; i += 8) {
+        uint64_t word;
+        memcpy(&word, in + i, 8);
+        uint64_t upper = ((word + 0x3F3F3F3F3F3F3F3FULL) ^ (word + 0x2525252525252525ULL)) &
+                         0x8080808080808080ULL;
+        word |= upper >> 2;
+        memcpy(out + i, &word, 8);
+    }
+    for (; i < length; i++) {
+        Py_UCS1 ch = in[i];
+        out[i] = (Py_UCS1)(ch + (((Py_UCS1)(ch - 'A') < 26u) << 5));
+    }
+}
+
+/* str.lower of ASCII text. */
 static PyObject *ascii_lower(const Py_UCS1 *data, Py_ssize_t length)
 {
     PyObject *lower = PyUnicode_New(length, 127);
     if (lower == NULL) {
         return NULL;
     }
-    Py_UCS1 *out = PyUnicode_1BYTE_DATA(lower);
-    for (Py_ssize_t i = 0; i < length; i++) {
-        Py_UCS1 ch = data[i];
-        out[i] = (Py_UCS1)(ch + (((Py_UCS1)(ch - 'A') < 26u) << 5));
-    }
+    ascii_lower_into(data, PyUnicode_1BYTE_DATA(lower), length);
     return lower;
 }
 
-/* fold_unicode of Latin-1 text: each character on its own (Latin-1 holds no combining
- * character, and the specials fold to a text starting with a character that composes with
- * nothing before it, so NFKC of the whole is the NFKC of each), by table. */
-static PyObject *fold_latin1(const Py_UCS1 *data, Py_ssize_t length)
+/* fold_unicode of Latin-1 text (`ascii`: known to be ASCII): each character on its own
+ * (Latin-1 holds no combining character, and the specials fold to a text starting with a
+ * character that composes with nothing before it, so NFKC of the whole is the NFKC of each),
+ * by table. */
+static PyObject *fold_latin1(const Py_UCS1 *data, Py_ssize_t length, int ascii)
 {
-    if (is_ascii(data, length)) {
+    if (ascii) {
         return ascii_lower(data, length);
     }
     Py_UCS4 bits = 0; /* the OR of all output characters: its top bit gives the kind */
@@ -697,7 +706,11 @@ static PyObject *fold_latin1(const Py_UCS1 *data, Py_ssize_t length)
 /* fold_unicode of any text: Latin-1 here, wider text by the Python reference. */
 static PyObject *fold_text(const Text *text)
 {
-    if (!text_is_latin1(text)) {
+    Py_UCS4 bits = 0;
+    for (Py_ssize_t i = 0; i < text->len; i++) {
+        bits |= text->data[i];
+    }
+    if (bits > 0xFF) {
         PyObject *str = text_to_str(text);
         if (str == NULL) {
             return NULL;
@@ -706,6 +719,18 @@ static PyObject *fold_text(const Text *text)
         Py_DECREF(str);
         return folded;
     }
+    if (bits < 0x80) { /* ASCII: narrowed into the result, lower-cased there */
+        PyObject *lower = PyUnicode_New(text->len, 127);
+        if (lower == NULL) {
+            return NULL;
+        }
+        Py_UCS1 *out = PyUnicode_1BYTE_DATA(lower);
+        for (Py_ssize_t i = 0; i < text->len; i++) {
+            out[i] = (Py_UCS1)text->data[i];
+        }
+        ascii_lower_into(out, out, text->len);
+        return lower;
+    }
     Py_UCS1 *narrow = PyMem_Malloc((size_t)text->len + 1);
     if (narrow == NULL) {
         return PyErr_NoMemory();
@@ -713,7 +738,7 @@ static PyObject *fold_text(const Text *text)
     for (Py_ssize_t i = 0; i < text->len; i++) {
         narrow[i] = (Py_UCS1)text->data[i];
     }
-    PyObject *folded = fold_latin1(narrow, text->len);
+    PyObject *folded = fold_latin1(narrow, text->len, 0);
     PyMem_Free(narrow);
     return folded;
 }
@@ -938,7 +963,51 @@ static int check_configured(void)
     return 0;
 }
 
-/* decode(text) -> str: the argument itself when there is nothing to decode, as in Python. */
+/* Decode a str into `text`: 1 if decoding certainly leaves the one-byte str as it is (`text`
+ * not filled), 0 with `text` decoded, -1 on error. */
+static int decode_str(PyObject *str, Text *text)
+{
+    int plus;
+    if (PyUnicode_KIND(str) == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *data = PyUnicode_1BYTE_DATA(str);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(str);
+        plus = latin1_plus_means_space(data, length);
+        if (!latin1_needs_decoding(data, length, plus)) {
+            return 1;
+        }
+        if (text_from_latin1(data, length, text) < 0) {
+            return -1;
+        }
+    } else {
+        if (text_from_str(str, text) < 0) {
+            return -1;
+        }
+        plus = plus_means_space(text);
+    }
+    if (decode_text(text, plus) < 0) {
+        text_free(text);
+        return -1;
+    }
+    return 0;
+}
+
+static int text_equals_str(const Text *text, PyObject *str)
+{
+    if (text->len != PyUnicode_GET_LENGTH(str)) {
+        return 0;
+    }
+    int kind = PyUnicode_KIND(str);
+    const void *data = PyUnicode_DATA(str);
+    for (Py_ssize_t i = 0; i < text->len; i++) {
+        if (text->data[i] != PyUnicode_READ(kind, data, i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* decode(text) -> str: the argument itself when nothing changed, as in Python (decoding only
+ * ever shrinks or changes a text: it can't come back to it). */
 static PyObject *native_decode(PyObject *module, PyObject *str)
 {
     if (!PyUnicode_CheckExact(str)) {
@@ -947,29 +1016,22 @@ static PyObject *native_decode(PyObject *module, PyObject *str)
     if (check_configured() < 0) {
         return NULL;
     }
-    if (PyUnicode_KIND(str) == PyUnicode_1BYTE_KIND &&
-        !latin1_needs_decoding(PyUnicode_1BYTE_DATA(str), PyUnicode_GET_LENGTH(str))) {
-        Py_INCREF(str);
-        return str;
-    }
-    Text text, original;
-    if (text_from_str(str, &text) < 0) {
-        return NULL;
-    }
-    if (text_copy(&text, &original) < 0) {
-        text_free(&text);
-        return NULL;
-    }
-    PyObject *decoded = NULL;
-    if (decode_text(&text) == 0) {
-        if (text_equal(&text, &original)) { /* decoding only shrinks: nothing was changed */
+    Text text;
+    int status = decode_str(str, &text);
+    if (status != 0) {
+        if (status > 0) {
             Py_INCREF(str);
-            decoded = str;
-        } else {
-            decoded = text_to_str(&text);
+            return str;
         }
+        return NULL;
     }
-    text_free(&original);
+    PyObject *decoded;
+    if (text_equals_str(&text, str)) {
+        Py_INCREF(str);
+        decoded = str;
+    } else {
+        decoded = text_to_str(&text);
+    }
     text_free(&text);
     return decoded;
 }
@@ -1007,7 +1069,7 @@ static PyObject *native_fold_unicode(PyObject *module, PyObject *str)
     if (check_configured() < 0) {
         return NULL;
     }
-    return fold_latin1(data, length);
+    return fold_latin1(data, length, PyUnicode_IS_ASCII(str));
 }
 
 /* canonical(value) -> str: what score._analyse computes first, the lower case of a plain
@@ -1021,19 +1083,13 @@ static PyObject *native_canonical(PyObject *module, PyObject *str)
         return NULL;
     }
     Text text;
-    if (PyUnicode_KIND(str) == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *data = PyUnicode_1BYTE_DATA(str);
-        Py_ssize_t length = PyUnicode_GET_LENGTH(str);
-        if (!latin1_needs_decoding(data, length)) {
-            return fold_latin1(data, length);
-        }
-        if (text_from_latin1(data, length, &text) < 0) {
-            return NULL;
-        }
-    } else if (text_from_str(str, &text) < 0) {
-        return NULL;
+    int status = decode_str(str, &text);
+    if (status != 0) {
+        return status > 0 ? fold_latin1(PyUnicode_1BYTE_DATA(str), PyUnicode_GET_LENGTH(str),
+                                        PyUnicode_IS_ASCII(str))
+                          : NULL;
     }
-    PyObject *folded = decode_text(&text) == 0 ? fold_text(&text) : NULL;
+    PyObject *folded = fold_text(&text);
     text_free(&text);
     return folded;
 }
