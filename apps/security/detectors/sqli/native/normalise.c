@@ -18,6 +18,7 @@
 #include "common.h"
 
 #include <stdint.h>
+#include <wchar.h>
 
 #define MAX_DECODE_ROUNDS 3 /* normalise.MAX_DECODE_ROUNDS */
 #define MAX_FOLD_CHARS 3    /* the longest fold of one Latin-1 character: ¼ is 1⁄4 */
@@ -79,18 +80,6 @@ static int text_from_str(PyObject *str, Text *text)
     return 0;
 }
 
-static int text_from_latin1(const Py_UCS1 *data, Py_ssize_t length, Text *text)
-{
-    if (text_alloc(text, length) < 0) {
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < length; i++) {
-        text->data[i] = data[i];
-    }
-    text->len = length;
-    return 0;
-}
-
 static int text_copy(const Text *source, Text *copy)
 {
     if (text_alloc(copy, source->len) < 0) {
@@ -142,32 +131,60 @@ static int is_url_escape(const Py_UCS4 *data, Py_ssize_t length, Py_ssize_t at)
            hex_value(data[at + 2]) >= 0;
 }
 
-/* The first `ch` from `from` on, or -1. */
+/* The first `ch` from `from` on, or -1: by the C library's wmemchr where a wchar_t is a
+ * UCS4 character (it scans many at a time), else one by one. */
 static Py_ssize_t text_find(const Text *text, Py_ssize_t from, Py_UCS4 ch)
 {
+    if (from >= text->len) {
+        return -1;
+    }
+#if SIZEOF_WCHAR_T == 4
+    const wchar_t *start = (const wchar_t *)text->data;
+    const wchar_t *at = wmemchr(start + from, (wchar_t)ch, (size_t)(text->len - from));
+    return at == NULL ? -1 : at - start;
+#else
     for (Py_ssize_t i = from; i < text->len; i++) {
         if (text->data[i] == ch) {
             return i;
         }
     }
     return -1;
+#endif
 }
 
 /* Whether a %XX escape stands at or after `from`. */
 static int has_url_escape(const Text *text, Py_ssize_t from)
 {
-    for (Py_ssize_t i = from; i < text->len; i++) {
-        if (text->data[i] == '%' && is_url_escape(text->data, text->len, i)) {
+    for (Py_ssize_t i = text_find(text, from, '%'); i >= 0; i = text_find(text, i + 1, '%')) {
+        if (is_url_escape(text->data, text->len, i)) {
             return 1;
         }
     }
     return 0;
 }
 
+/* The first %uXXXX at or after `from`, or -1. */
+static Py_ssize_t find_iis_escape(const Text *text, Py_ssize_t from)
+{
+    const Py_UCS4 *data = text->data;
+    for (Py_ssize_t i = text_find(text, from, '%'); i >= 0; i = text_find(text, i + 1, '%')) {
+        if (i + 5 < text->len && data[i + 1] == 'u' && hex_value(data[i + 2]) >= 0 &&
+            hex_value(data[i + 3]) >= 0 && hex_value(data[i + 4]) >= 0 &&
+            hex_value(data[i + 5]) >= 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 /* _IIS_UNICODE.sub: each %uXXXX (lower-case u, as the regex) becomes chr(0xXXXX), left to
  * right, in place (the text only shrinks, and each escape is read before it is overwritten). */
 static void iis_decode(Text *text, Py_ssize_t from)
 {
+    from = find_iis_escape(text, from);
+    if (from < 0) {
+        return; /* none: the text stays as it is, unwritten */
+    }
     Py_UCS4 *data = text->data;
     Py_ssize_t length = text->len, out = from, i = from;
     while (i < length) {
@@ -333,10 +350,9 @@ static int bare_entity_at(const Text *text, Py_ssize_t at)
  * a named entity with `;` or a bare one); False only when it certainly would not. */
 static int may_hold_entity(const Text *text)
 {
-    for (Py_ssize_t i = 0; i < text->len; i++) {
-        if (text->data[i] == '&' &&
-            ((i + 1 < text->len && text->data[i + 1] == '#') || named_entity_at(text, i) ||
-             bare_entity_at(text, i))) {
+    for (Py_ssize_t i = text_find(text, 0, '&'); i >= 0; i = text_find(text, i + 1, '&')) {
+        if ((i + 1 < text->len && text->data[i + 1] == '#') || named_entity_at(text, i) ||
+            bare_entity_at(text, i)) {
             return 1;
         }
     }
@@ -975,7 +991,7 @@ static int decode_str(PyObject *str, Text *text)
         if (!latin1_needs_decoding(data, length, plus)) {
             return 1;
         }
-        if (text_from_latin1(data, length, text) < 0) {
+        if (text_from_str(str, text) < 0) {
             return -1;
         }
     } else {
