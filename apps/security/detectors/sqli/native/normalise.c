@@ -864,6 +864,10 @@ static Py_ssize_t unquote_backticks(const Py_UCS1 *in, Py_ssize_t length, Py_UCS
     return o;
 }
 
+/* What collapse makes of each Latin-1 character (filled at import from the two below). */
+enum { OTHER, VERTICAL, HORIZONTAL };
+static unsigned char space_class[256];
+
 /* _VERTICAL_SPACE within Latin-1. */
 static int is_vertical(Py_UCS1 ch)
 {
@@ -885,19 +889,19 @@ static Py_UCS1 *collapse(const Py_UCS1 *in, Py_ssize_t length, Py_UCS1 *out,
 {
     Py_ssize_t i = 0, o = 0;
     while (i < length) {
-        if (is_vertical(in[i])) {
-            while (i < length && is_vertical(in[i])) {
-                i++;
-            }
-            out[o++] = '\n';
-        } else if (is_horizontal(in[i])) {
-            while (i < length && is_horizontal(in[i])) {
-                i++;
-            }
-            out[o++] = ' ';
-        } else {
-            out[o++] = in[i++];
+        Py_ssize_t end = i;
+        while (end < length && space_class[in[end]] == OTHER) {
+            end++;
         }
+        memcpy(out + o, in + i, (size_t)(end - i));
+        o += end - i;
+        if (end == length) {
+            break;
+        }
+        unsigned char run = space_class[in[end]];
+        for (i = end; i < length && space_class[in[i]] == run; i++) {
+        }
+        out[o++] = run == VERTICAL ? '\n' : ' ';
     }
     Py_ssize_t start = 0;
     while (start < o && Py_UNICODE_ISSPACE(out[start])) {
@@ -919,7 +923,7 @@ static int collapse_changes(const Py_UCS1 *data, Py_ssize_t length)
     }
     for (Py_ssize_t i = 0; i < length; i++) {
         Py_UCS1 ch = data[i];
-        if (ch < 0x20 || ch == 0x7f || ch == 0x85 || ch == 0xa0 ||
+        if ((space_class[ch] != OTHER && ch != ' ') ||
             (ch == ' ' && i + 1 < length && data[i + 1] == ' ')) {
             return 1;
         }
@@ -961,6 +965,11 @@ static PyObject *clean_latin1(PyObject *str, const Py_UCS1 *data, Py_ssize_t len
         memchr(data, 0x85, (size_t)length) == NULL) {
         Py_INCREF(str);
         cleaned = str;
+    } else if (PyUnicode_IS_ASCII(str)) { /* so is what is left of it */
+        cleaned = PyUnicode_New(size, 127);
+        if (cleaned != NULL) {
+            memcpy(PyUnicode_1BYTE_DATA(cleaned), result, (size_t)size);
+        }
     } else {
         cleaned = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, result, size);
     }
@@ -1268,4 +1277,12 @@ static struct PyModuleDef module_definition = {
     PyModuleDef_HEAD_INIT, "_normalise", "Exact C port of parts of normalise.py.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__normalise(void) { return PyModule_Create(&module_definition); }
+PyMODINIT_FUNC PyInit__normalise(void)
+{
+    for (int ch = 0; ch < 256; ch++) {
+        space_class[ch] = is_vertical((Py_UCS1)ch)     ? VERTICAL
+                          : is_horizontal((Py_UCS1)ch) ? HORIZONTAL
+                                                       : OTHER;
+    }
+    return PyModule_Create(&module_definition);
+}
