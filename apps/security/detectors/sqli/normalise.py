@@ -5,6 +5,10 @@ rounds), Unicode NFKC, look-alike quotes to ASCII, case-folding, MySQL version c
 unwrapped, closed block comments and odd whitespace collapsed. Line comments (`--`, `#`) are
 kept: the lexer needs them to tell "comment truncation" from text; `strip_comments` removes them
 for a comment-free view.
+
+`canonical` (decoded and folded) and `clean` (comments, names and space) are the two steps the
+scorer takes; they, `decode` and `fold_unicode` run in C where native/normalise.c is built (an
+exact port: the Python functions here are its reference, and take over where it declines).
 """
 
 import codecs
@@ -275,7 +279,7 @@ def _clean_python(canonical: str) -> str:
 def normalise(value: str) -> str:
     """Return the canonical text of a raw parameter value (line comments kept)."""
     text = decode(value[:MAX_CHARS])
-    return collapse_space(unquote_names(unwrap_comments(fold_unicode(text[:MAX_CHARS]))))
+    return clean(fold_unicode(text[:MAX_CHARS]))
 
 
 def strip_comments(text: str) -> str:

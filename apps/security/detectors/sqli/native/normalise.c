@@ -1,52 +1,52 @@
 /* Exact port of normalise.py's canonical text (decode, fold_unicode) and its clean-up
- * (unwrap_comments, unquote_names, collapse_space): same strings for every input.
+ * (unwrap_comments, unquote_names, collapse_space): the same strings for every input, and the
+ * same object where the Python returns its argument.
  *
  * Decoding works on a UCS4 copy of the text, whatever its kind: a decoded %e2%80%98 or
  * %u2018 yields characters beyond Latin-1 mid-way, and every later round must see them.
- * HTML entities: html.unescape is ported too (CPython 3.11's: its regex and _replace_charref),
- * with its tables handed over (html5, _invalid_charrefs, _invalid_codepoints): the Python one
- * runs a Python function per `&`, slow on a URL with many parameters.
- * What is not ported, and is called back instead (all handed over by `configure`):
- * - UTF-8 decoding of the bytes %XX escapes make: CPython's own decoder with "replace", so the
+ * html.unescape is ported too (CPython 3.11's: its regex and _replace_charref), with its
+ * tables handed over by `configure` (html5, _invalid_charrefs, _invalid_codepoints, checked
+ * there): the Python one runs a Python function per `&`, slow on a URL with many parameters.
+ * Not ported, and called instead:
+ * - for the bytes that %XX escapes make, CPython's own UTF-8 decoder with "replace", so the
  *   U+FFFD of an invalid sequence are exactly urllib's;
- * - Unicode folding of text beyond Latin-1 (NFKC and full case folding): the Python reference.
- * Folding and the clean-up of Latin-1 text are table-driven here, the tables computed by
- * Python at configure time. `clean` and `fold_unicode` decline (None) any text that is not
- * one byte per character, and every function declines a str subclass (whose methods may
- * differ): the Python reference does those. Every step here keeps or shrinks its input but
- * folding (at most MAX_FOLD_CHARS per character): buffers are sized by the input. */
+ * - for Unicode folding of text beyond Latin-1 (NFKC, full case folding, the look-alikes),
+ *   the Python reference, handed over by `configure`.
+ * Folding and the clean-up of Latin-1 text are table-driven, the tables computed by Python.
+ * Declined (None, and the Python reference does it): by `clean` and `fold_unicode`, any text
+ * that is not one byte per character; by every function, a str subclass (whose methods may
+ * differ). Buffers are sized by the input: decoding and the clean-up keep or shrink a text,
+ * unescaping gets room for twice its input, folding for MAX_FOLD_CHARS per character. */
 #include "common.h"
 
 #include <stdint.h>
 #include <wchar.h>
 
-#define MAX_DECODE_ROUNDS 3 /* normalise.MAX_DECODE_ROUNDS */
-#define MAX_FOLD_CHARS 3    /* the longest fold of one Latin-1 character: ¼ is 1⁄4 */
-
-#define MAX_BARE_NAMES 256   /* html5 names without `;` (106 of them today) */
+#define MAX_DECODE_ROUNDS 3   /* normalise.MAX_DECODE_ROUNDS */
+#define MAX_FOLD_CHARS 3      /* the longest fold of one Latin-1 character: ¼ is 1⁄4 */
+#define MAX_BARE_NAMES 256    /* html5 names without `;` (106 of them today) */
 #define MAX_BARE_NAME_CHARS 8 /* the longest is 6 */
-#define MAX_ENTITY_NAME 32   /* _NAMED_ENTITY's {1,32} */
-
-#define MAX_ENTITY_VALUE 2     /* the longest value in html5, checked by configure */
+#define MAX_ENTITY_NAME 32    /* the {1,32} of html's _charref and of _NAMED_ENTITY */
+#define MAX_ENTITY_VALUE 2    /* the longest value in html5, checked by configure */
 
 static PyObject *html5;              /* html.entities.html5 */
 static PyObject *invalid_charrefs;   /* html._invalid_charrefs */
 static PyObject *invalid_codepoints; /* html._invalid_codepoints */
-static PyObject *fold_python;   /* normalise._fold_unicode_python, for wide text */
+static PyObject *fold_python;        /* normalise._fold_unicode_python, for wide text */
 /* The names html.unescape expands without a `;` (_BARE_ENTITY), sorted, and per first ASCII
  * character the range of them that start with it. */
 static char bare_names[MAX_BARE_NAMES][MAX_BARE_NAME_CHARS];
 static unsigned char bare_name_len[MAX_BARE_NAMES];
 static int bare_first[128], bare_end[128];
 static int bare_longest; /* the length of the longest of them */
-static Py_UCS1 latin1_lower[256];     /* str.lower of each Latin-1 character */
+static Py_UCS1 latin1_lower[256]; /* str.lower of each Latin-1 character */
 /* Per Latin-1 character that NFKC, the look-alike map or case-folding changes otherwise than
  * str.lower: the fold of the character alone (-1 in special_len: not special). */
 static signed char special_len[256];
 static Py_UCS4 special_fold[256][MAX_FOLD_CHARS];
 static int configured;
 
-/* ---- a growable-free UCS4 text: every step here keeps or shrinks its input ---- */
+/* ---- a UCS4 text, of a fixed capacity (each step allocates what it may need) ---- */
 
 typedef struct {
     Py_UCS4 *data; /* owned, PyMem */
@@ -299,7 +299,7 @@ static int url_decode(Text *text, int plus)
     return status;
 }
 
-/* ---- HTML entities (_entity_decoded, _may_hold_entity): called back, `&` only ---- */
+/* ---- HTML entities (_entity_decoded, _may_hold_entity, html.unescape) ---- */
 
 /* [^\t\n\f <&#;]: what a name of an entity may hold, for html.unescape and _NAMED_ENTITY. */
 static int is_entity_name_char(Py_UCS4 ch)
