@@ -5,6 +5,10 @@ rounds), Unicode NFKC, look-alike quotes to ASCII, case-folding, MySQL version c
 unwrapped, closed block comments and odd whitespace collapsed. Line comments (`--`, `#`) are
 kept: the lexer needs them to tell "comment truncation" from text; `strip_comments` removes them
 for a comment-free view.
+
+`canonical` (decoded and folded) and `clean` (comments, names and space) are the two steps the
+scorer takes; they, `decode` and `fold_unicode` run in C where native/normalise.c is built (an
+exact port: the Python functions here are its reference, and take over where it declines).
 """
 
 import codecs
@@ -14,6 +18,8 @@ import unicodedata
 from html.entities import html5
 from typing import cast
 from urllib.parse import unquote
+
+from . import native
 
 MAX_CHARS = 4096
 MAX_DECODE_ROUNDS = 3
@@ -148,6 +154,15 @@ def _may_hold_entity(text: str) -> bool:
 
 def decode(text: str) -> str:
     """URL-decode and HTML-unescape, alternately, until the text stops changing."""
+    if _native is not None:
+        decoded = _native.decode(text)
+        if decoded is not None:
+            return cast(str, decoded)
+    return _decode_python(text)
+
+
+def _decode_python(text: str) -> str:
+    """The reference of `decode`."""
     # '+' means a space only in the raw value, only when it has no real space and joins
     # words: in a later round it may be a decoded %2B, and in '+' it is an operator.
     plus = " " not in text and "+" in text and bool(_PLUS_JOINS_WORDS.search(text))
@@ -182,6 +197,15 @@ def _replace_lookalikes(text: str) -> str:
 
 def fold_unicode(text: str) -> str:
     """NFKC (full-width letters to ASCII), look-alike quotes to ASCII, then case-fold."""
+    if _native is not None:
+        folded = _native.fold_unicode(text)
+        if folded is not None:
+            return cast(str, folded)
+    return _fold_unicode_python(text)
+
+
+def _fold_unicode_python(text: str) -> str:
+    """The reference of `fold_unicode`."""
     if text.isascii():
         return text.lower()  # the same as casefold for ASCII, and it has a fast path for it
     try:
@@ -221,10 +245,41 @@ def collapse_space(text: str) -> str:
     return _HORIZONTAL_SPACE.sub(" ", _VERTICAL_SPACE.sub("\n", text)).strip()
 
 
+def canonical(value: str) -> str:
+    """The canonical text of a raw value (score's first step): its lower case when it is
+    ASCII with nothing to decode, else its decoded, Unicode-folded text."""
+    if _native is not None:
+        text = _native.canonical(value)
+        if text is not None:
+            return cast(str, text)
+    return _canonical_python(value)
+
+
+def _canonical_python(value: str) -> str:
+    """The reference of `canonical` (the test is score._plain)."""
+    if value.isascii() and "%" not in value and "&" not in value and "+" not in value:
+        return value.lower()  # what decoding and Unicode folding make of it, cheaply
+    return _fold_unicode_python(_decode_python(value))
+
+
+def clean(canonical: str) -> str:
+    """Canonical text with its comments unwrapped or dropped, names unquoted, space collapsed."""
+    if _native is not None:
+        text = _native.clean(canonical)
+        if text is not None:
+            return cast(str, text)
+    return _clean_python(canonical)
+
+
+def _clean_python(canonical: str) -> str:
+    """The reference of `clean`."""
+    return collapse_space(unquote_names(unwrap_comments(canonical)))
+
+
 def normalise(value: str) -> str:
     """Return the canonical text of a raw parameter value (line comments kept)."""
     text = decode(value[:MAX_CHARS])
-    return collapse_space(unquote_names(unwrap_comments(fold_unicode(text[:MAX_CHARS]))))
+    return clean(fold_unicode(text[:MAX_CHARS]))
 
 
 def strip_comments(text: str) -> str:
@@ -232,3 +287,18 @@ def strip_comments(text: str) -> str:
     if "-" not in text and "#" not in text:
         return text
     return collapse_space(_LINE_COMMENT.sub(" ", text))
+
+
+# The C port (native/normalise.c), handed what it calls back and the folding tables; None
+# where it was not built or is turned off, and the Python above does all of it.
+_native = native.load("normalise")
+if _native is not None:
+    _native.configure(
+        html5,  # what html.unescape expands, and how (ported: native/normalise.c)
+        html._invalid_charrefs,  # type: ignore[attr-defined]
+        html._invalid_codepoints,  # type: ignore[attr-defined]
+        tuple(sorted(name for name in html5 if not name.endswith(";"))),  # _BARE_ENTITY's
+        _fold_unicode_python,
+        _LATIN1_LOWER,
+        {code: _fold_unicode_python(chr(code)) for code in sorted(_LATIN1_SPECIAL)},
+    )
