@@ -16,14 +16,7 @@ from . import evidence_native
 from .extract import NESTED_HEAD_CHARS, nested_strings
 from .grammar import KINDS, Context, contexts, mark
 from .lexer import GLUED_KEYWORDS, WORD_KIND, lex
-from .normalise import (
-    MAX_CHARS,
-    collapse_space,
-    decode,
-    fold_unicode,
-    unquote_names,
-    unwrap_comments,
-)
+from .normalise import MAX_CHARS, canonical, clean
 from .sample import LONG_CHARS, anchored, sample
 from .signatures import TEXT_SIGNATURES, TOKEN_SIGNATURES, Signature
 
@@ -364,13 +357,10 @@ def _plain(value: str) -> bool:
 def _analyse(value: str, gated: bool = False) -> tuple[float, str]:
     """Score one value as it stands (nested values are the caller's business); `gated`, only
     if it is short or an anchor of SQL stands in it."""
-    if _plain(value):
-        canonical = value.lower()  # what decoding and Unicode folding make of it, cheaply
-    else:
-        canonical = fold_unicode(decode(value))
-    if not _sqlish(canonical):
+    canonical_text = canonical(value)  # decoded and Unicode-folded (lower case if plain)
+    if not _sqlish(canonical_text):
         return _NOTHING
-    text = collapse_space(unquote_names(unwrap_comments(canonical)))
+    text = clean(canonical_text)
     if gated and GATED_FROM_CHARS < len(text) <= LONG_CHARS and not anchored(text):
         return _NOTHING
     sampled = sample(text)  # a long text is gated by the anchors it is sampled by
@@ -378,10 +368,10 @@ def _analyse(value: str, gated: bool = False) -> tuple[float, str]:
         return _NOTHING  # nothing to lex: no token signature, no text signature can match
     if sampled is text and len(text) > LONG_CHARS:
         # A long text dense with SQL is analysed whole, but its head often decides already.
-        head = _evidence(canonical, text[:LONG_CHARS], text[:LONG_CHARS])
+        head = _evidence(canonical_text, text[:LONG_CHARS], text[:LONG_CHARS])
         if head[0] >= _CAP:
             return head
-    return _evidence(canonical, text, sampled)
+    return _evidence(canonical_text, text, sampled)
 
 
 def _evidence(canonical: str, text: str, sampled: str) -> tuple[float, str]:
