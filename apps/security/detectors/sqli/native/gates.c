@@ -131,72 +131,33 @@ static int add_known(PyObject *key)
 
 /* ---- _sqlish: whether a text holds a character or a word that some signature needs -------- */
 
-/* A substring test as `needle in text`. */
-static int contains(const Py_UCS1 *text, Py_ssize_t length, const char *needle, Py_ssize_t size)
-{
-    for (Py_ssize_t i = 0; i + size <= length; i++) {
-        if (text[i] == (Py_UCS1)needle[0] && memcmp(text + i, needle, size) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
+/* Python asks its questions one after the other, each a scan of the text; the answer is their
+ * `or`, so here one pass over the characters asks all those that hinge on one character
+ * (which `attention` marks), and a second one looks the words up. */
+enum {
+    SPECIAL = 1,    /* _SPECIAL: True as it stands */
+    DOUBLED = 2,    /* `-` or `:`: `--` or `::` */
+    QUESTION = 4,   /* `?`: _QUESTION_OPERATOR */
+    UNDERSCORE = 8, /* `_`: _SYSTEM_UNDERSCORE */
+    LETTER_O = 16,  /* _SYSTEM_OPEN */
+    LETTER_I = 32,  /* `infile` */
+    ODD = 64,       /* _ODD_SEPARATOR */
+    GLUE = 128,     /* a digit or `.`: a glued keyword may follow */
+};
+static unsigned char attention[256];
+static unsigned char glued_first[256]; /* a glued keyword starts with this character */
 
-/* `--` or `::` anywhere. */
-static int has_comment_or_cast(const Py_UCS1 *text, Py_ssize_t length)
+static void fill_attention(void)
 {
-    for (Py_ssize_t i = 0; i + 1 < length; i++) {
-        if ((text[i] == '-' || text[i] == ':') && text[i + 1] == text[i]) {
-            return 1;
-        }
+    for (int code = 0; code < 256; code++) {
+        attention[code] = (unsigned char)((special[code] ? SPECIAL : 0)
+                                          | (code == '-' || code == ':' ? DOUBLED : 0)
+                                          | (code == '?' ? QUESTION : 0)
+                                          | (code == '_' ? UNDERSCORE : 0)
+                                          | (code == 'o' ? LETTER_O : 0)
+                                          | (code == 'i' ? LETTER_I : 0) | (odd[code] ? ODD : 0)
+                                          | (code == '.' || sqli_is_digit(code) ? GLUE : 0));
     }
-    return 0;
-}
-
-/* _QUESTION_OPERATOR: `\?(?<=SPACE\?)(?=SPACE)`, a `?` between two spacing characters. */
-static int has_question_operator(const Py_UCS1 *text, Py_ssize_t length)
-{
-    for (Py_ssize_t i = 1; i + 1 < length; i++) {
-        if (text[i] == '?' && spacing[text[i - 1]] && spacing[text[i + 1]]) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* _SPECIAL (and the translate of _PLAIN_BYTES for ASCII text, the same set). */
-static int has_special(const Py_UCS1 *text, Py_ssize_t length)
-{
-    for (Py_ssize_t i = 0; i < length; i++) {
-        if (special[text[i]]) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Whether `prefix` ends right before `at` and starts on a word boundary (`(?<=\bprefix)`, the
- * prefix starting with a word character). */
-static int prefix_before(const Py_UCS1 *text, Py_ssize_t at, const char *prefix, Py_ssize_t size)
-{
-    Py_ssize_t start = at - size;
-    if (start < 0 || memcmp(text + start, prefix, size) != 0) {
-        return 0;
-    }
-    return start == 0 || !word_char[text[start - 1]];
-}
-
-/* _SYSTEM_UNDERSCORE: `_(?:(?<=\bxp_)|(?<=\bsp_)|(?<=\butl_)|(?<=\bdbms_))`. */
-static int has_system_underscore(const Py_UCS1 *text, Py_ssize_t length)
-{
-    for (Py_ssize_t i = 0; i < length; i++) {
-        if (text[i] == '_'
-            && (prefix_before(text, i, "xp", 2) || prefix_before(text, i, "sp", 2)
-                || prefix_before(text, i, "utl", 3) || prefix_before(text, i, "dbms", 4))) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 static int starts_with(const Py_UCS1 *text, Py_ssize_t length, Py_ssize_t at, const char *word)
@@ -205,41 +166,95 @@ static int starts_with(const Py_UCS1 *text, Py_ssize_t length, Py_ssize_t at, co
     return at + size <= length && memcmp(text + at, word, size) == 0;
 }
 
-/* _SYSTEM_OPEN: `open(?<=\bopen)(?:rowset|datasource|query)`. */
-static int has_system_open(const Py_UCS1 *text, Py_ssize_t length)
+/* Whether `prefix` ends right before `at` and starts on a word boundary (`(?<=\bprefix)`, the
+ * prefix starting with a word character). */
+static int prefix_before(const Py_UCS1 *text, Py_ssize_t at, const char *prefix)
 {
-    for (Py_ssize_t i = 0; i + 4 <= length; i++) {
-        if (text[i] != 'o' || memcmp(text + i, "open", 4) != 0) {
-            continue;
-        }
-        if (i > 0 && word_char[text[i - 1]]) {
-            continue;
-        }
-        if (starts_with(text, length, i + 4, "rowset") || starts_with(text, length, i + 4, "datasource")
-            || starts_with(text, length, i + 4, "query")) {
+    Py_ssize_t start = at - (Py_ssize_t)strlen(prefix);
+    if (start < 0 || memcmp(text + start, prefix, at - start) != 0) {
+        return 0;
+    }
+    return start == 0 || !word_char[text[start - 1]];
+}
+
+/* _QUESTION_OPERATOR at a `?`: `\?(?<=SPACE\?)(?=SPACE)`, between two spacing characters. */
+static int question_operator_at(const Py_UCS1 *text, Py_ssize_t length, Py_ssize_t at)
+{
+    return at > 0 && at + 1 < length && spacing[text[at - 1]] && spacing[text[at + 1]];
+}
+
+/* _SYSTEM_UNDERSCORE at a `_`: `_(?:(?<=\bxp_)|(?<=\bsp_)|(?<=\butl_)|(?<=\bdbms_))`. */
+static int system_underscore_at(const Py_UCS1 *text, Py_ssize_t at)
+{
+    return prefix_before(text, at, "xp") || prefix_before(text, at, "sp")
+           || prefix_before(text, at, "utl") || prefix_before(text, at, "dbms");
+}
+
+/* _SYSTEM_OPEN at an `o`: `open(?<=\bopen)(?:rowset|datasource|query)`. */
+static int system_open_at(const Py_UCS1 *text, Py_ssize_t length, Py_ssize_t at)
+{
+    if (!starts_with(text, length, at, "open") || (at > 0 && word_char[text[at - 1]])) {
+        return 0;
+    }
+    return starts_with(text, length, at + 4, "rowset")
+           || starts_with(text, length, at + 4, "datasource")
+           || starts_with(text, length, at + 4, "query");
+}
+
+/* _ODD_SEPARATOR at an odd character: `ODD(?<=\wODD)ODD*\w`, a word character, odd characters,
+ * a word character. Only the first of a run has a word character before it, so each run is
+ * scanned once. (Python asks `not text.isprintable()` first: every odd character is
+ * unprintable, so a printable text has none, and the answer is the same without it.) */
+static int odd_separator_at(const Py_UCS1 *text, Py_ssize_t length, Py_ssize_t at)
+{
+    if (at == 0 || !word_char[text[at - 1]]) {
+        return 0;
+    }
+    while (at < length && odd[text[at]]) {
+        at++;
+    }
+    return at < length && word_char[text[at]];
+}
+
+/* _glued after a digit or `.` at `at - 1`: a glued keyword at `at` followed by no word
+ * character (`keyword(?<=[\d.]keyword)\b`). Python first asks whether one of GLUED_LETTERS
+ * occurs at all: every keyword holds one of them (the tests check it), so the answer is the
+ * same without it. _may_glue, which Python asks first for ASCII text, only spares this search
+ * where it would fail: a glued keyword is followed by `$` or by no run character, so it ends a
+ * run of them. */
+static int glued_at(const Py_UCS1 *text, Py_ssize_t length, Py_ssize_t at)
+{
+    if (at >= length || !glued_first[text[at]]) {
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < glued_count; k++) {
+        Py_ssize_t end = at + glued_length[k];
+        if (end <= length && memcmp(text + at, glued[k], glued_length[k]) == 0
+            && (end == length || !word_char[text[end]])) {
             return 1;
         }
     }
     return 0;
 }
 
-/* _ODD_SEPARATOR: `ODD(?<=\wODD)ODD*\w`, a word character, odd characters, a word character.
- * (Python asks `not text.isprintable()` first: every odd character is unprintable, so a
- * printable text never has one, and the test is the same without it.) */
-static int has_odd_separator(const Py_UCS1 *text, Py_ssize_t length)
+/* Every question of _sqlish that hinges on one character. */
+static int sqlish_characters(const Py_UCS1 *text, Py_ssize_t length)
 {
-    for (Py_ssize_t i = 1; i < length; i++) {
-        if (!odd[text[i]] || !word_char[text[i - 1]]) {
+    for (Py_ssize_t at = 0; at < length; at++) {
+        int marks = attention[text[at]];
+        if (marks == 0) {
             continue;
         }
-        Py_ssize_t end = i;
-        while (end < length && odd[text[end]]) {
-            end++;
-        }
-        if (end < length && word_char[text[end]]) {
+        if ((marks & SPECIAL)
+            || ((marks & DOUBLED) && at + 1 < length && text[at + 1] == text[at])
+            || ((marks & QUESTION) && question_operator_at(text, length, at))
+            || ((marks & UNDERSCORE) && system_underscore_at(text, at))
+            || ((marks & LETTER_O) && system_open_at(text, length, at))
+            || ((marks & LETTER_I) && starts_with(text, length, at, "infile")) /* LOAD DATA */
+            || ((marks & ODD) && odd_separator_at(text, length, at))
+            || ((marks & GLUE) && glued_at(text, length, at + 1))) {
             return 1;
         }
-        i = end; /* the run is not followed by a word character: none of its tails is */
     }
     return 0;
 }
@@ -250,47 +265,21 @@ static int has_odd_separator(const Py_UCS1 *text, Py_ssize_t length)
  * key is a _WORD word, which starts with a letter or `_`; the tests check that of WORD_KIND.) */
 static int knows_a_word(const Py_UCS1 *text, Py_ssize_t length)
 {
-    Py_ssize_t i = 0;
-    while (i < length) {
-        if (!word_run[text[i]]) {
-            i++;
+    Py_ssize_t at = 0;
+    while (at < length) {
+        if (!word_run[text[at]]) {
+            at++;
             continue;
         }
-        Py_ssize_t start = i;
-        while (i < length && word_run[text[i]]) {
-            i++;
+        Py_ssize_t start = at;
+        while (at < length && word_run[text[at]]) {
+            at++;
         }
-        while (start < i && ((text[start] >= '0' && text[start] <= '9') || text[start] == '$')) {
+        while (start < at && ((text[start] >= '0' && text[start] <= '9') || text[start] == '$')) {
             start++;
         }
-        if (is_known(text + start, i - start)) {
+        if (is_known(text + start, at - start)) {
             return 1;
-        }
-    }
-    return 0;
-}
-
-/* _glued: a glued keyword after a digit or `.`, followed by no word character
- * (`keyword(?<=[\d.]keyword)\b`). Python first asks whether one of GLUED_LETTERS occurs:
- * every keyword holds one of them (the tests check it), so the answer is the same without it.
- * _may_glue, which Python asks first for ASCII text, only spares this search where it would
- * fail: a glued keyword is followed by `$` or by no run character, so it ends a run. */
-static int has_glued(const Py_UCS1 *text, Py_ssize_t length)
-{
-    for (Py_ssize_t k = 0; k < glued_count; k++) {
-        const char *keyword = glued[k];
-        Py_ssize_t size = glued_length[k];
-        for (Py_ssize_t i = 1; i + size <= length; i++) {
-            if (text[i] != (Py_UCS1)keyword[0] || memcmp(text + i, keyword, size) != 0) {
-                continue;
-            }
-            Py_UCS1 before = text[i - 1];
-            if (!(before == '.' || sqli_is_digit(before))) {
-                continue;
-            }
-            if (i + size == length || !word_char[text[i + size]]) {
-                return 1;
-            }
         }
     }
     return 0;
@@ -298,18 +287,7 @@ static int has_glued(const Py_UCS1 *text, Py_ssize_t length)
 
 static int sqlish_text(const Py_UCS1 *text, Py_ssize_t length)
 {
-    if (has_special(text, length) || has_comment_or_cast(text, length)
-        || has_question_operator(text, length)) {
-        return 1;
-    }
-    if (has_system_underscore(text, length) || has_system_open(text, length)
-        || contains(text, length, "infile", 6)) {
-        return 1; /* LOAD DATA INFILE: none of its words is one the lexer knows */
-    }
-    if (has_odd_separator(text, length)) {
-        return 1;
-    }
-    return knows_a_word(text, length) || has_glued(text, length);
+    return sqlish_characters(text, length) || knows_a_word(text, length);
 }
 
 static PyObject *gates_sqlish(PyObject *module, PyObject *text)
@@ -370,13 +348,15 @@ static int plain_parts_sqlish(PyObject *parts, const char *plain, Py_ssize_t tot
         return -1;
     }
     Py_ssize_t at = 0, count = PyList_GET_SIZE(parts);
+    int first = 1;
     for (Py_ssize_t i = 0; i < count; i++) {
         if (!plain[i]) {
             continue;
         }
-        if (at > 0) {
-            joined[at++] = ' ';
+        if (!first) {
+            joined[at++] = ' '; /* between every two parts, empty ones too */
         }
+        first = 0;
         PyObject *part = PyList_GET_ITEM(parts, i);
         const Py_UCS1 *text = PyUnicode_1BYTE_DATA(part);
         Py_ssize_t length = PyUnicode_GET_LENGTH(part);
@@ -888,6 +868,8 @@ static int set_glued(PyObject *keywords)
     }
     Py_ssize_t count = PySequence_Fast_GET_SIZE(sequence);
     int failed = count > GLUED_MAX;
+    glued_count = 0;
+    memset(glued_first, 0, sizeof glued_first);
     for (Py_ssize_t i = 0; i < count && !failed; i++) {
         PyObject *keyword = PySequence_Fast_GET_ITEM(sequence, i);
         if (!PyUnicode_Check(keyword) || !PyUnicode_IS_ASCII(keyword)
@@ -898,6 +880,7 @@ static int set_glued(PyObject *keywords)
         }
         glued_length[i] = PyUnicode_GET_LENGTH(keyword);
         memcpy(glued[i], PyUnicode_1BYTE_DATA(keyword), glued_length[i]);
+        glued_first[(Py_UCS1)glued[i][0]] = 1;
     }
     Py_DECREF(sequence);
     if (failed) {
@@ -980,5 +963,6 @@ static struct PyModuleDef gates_module = {
 PyMODINIT_FUNC PyInit__gates(void)
 {
     fill_classes();
+    fill_attention();
     return PyModule_Create(&gates_module);
 }
