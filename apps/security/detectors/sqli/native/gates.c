@@ -145,7 +145,8 @@ enum {
     GLUE = 128,     /* a digit or `.`: a glued keyword may follow */
 };
 static unsigned char attention[256];
-static unsigned char glued_first[256]; /* a glued keyword starts with this character */
+/* Per character, the glued keywords that start with it (indexes, -1 after the last). */
+static signed char glued_by_first[256][GLUED_MAX + 1];
 
 static void fill_attention(void)
 {
@@ -224,13 +225,15 @@ static int odd_separator_at(const Py_UCS1 *text, Py_ssize_t length, Py_ssize_t a
  * run of them. */
 static int glued_at(const Py_UCS1 *text, Py_ssize_t length, Py_ssize_t at)
 {
-    if (at >= length || !glued_first[text[at]]) {
+    if (at >= length) {
         return 0;
     }
-    for (Py_ssize_t k = 0; k < glued_count; k++) {
+    const signed char *candidates = glued_by_first[text[at]];
+    for (int c = 0; c < GLUED_MAX && candidates[c] >= 0; c++) {
+        Py_ssize_t k = candidates[c];
         Py_ssize_t end = at + glued_length[k];
-        if (end <= length && memcmp(text + at, glued[k], glued_length[k]) == 0
-            && (end == length || !word_char[text[end]])) {
+        if (end <= length && (end == length || !word_char[text[end]])
+            && memcmp(text + at, glued[k], glued_length[k]) == 0) {
             return 1;
         }
     }
@@ -252,7 +255,8 @@ static int sqlish_characters(const Py_UCS1 *text, Py_ssize_t length)
             || ((marks & LETTER_O) && system_open_at(text, length, at))
             || ((marks & LETTER_I) && starts_with(text, length, at, "infile")) /* LOAD DATA */
             || ((marks & ODD) && odd_separator_at(text, length, at))
-            || ((marks & GLUE) && glued_at(text, length, at + 1))) {
+            || ((marks & GLUE) && at + 1 < length && glued_by_first[text[at + 1]][0] >= 0
+                && glued_at(text, length, at + 1))) {
             return 1;
         }
     }
@@ -869,7 +873,7 @@ static int set_glued(PyObject *keywords)
     Py_ssize_t count = PySequence_Fast_GET_SIZE(sequence);
     int failed = count > GLUED_MAX;
     glued_count = 0;
-    memset(glued_first, 0, sizeof glued_first);
+    memset(glued_by_first, -1, sizeof glued_by_first);
     for (Py_ssize_t i = 0; i < count && !failed; i++) {
         PyObject *keyword = PySequence_Fast_GET_ITEM(sequence, i);
         if (!PyUnicode_Check(keyword) || !PyUnicode_IS_ASCII(keyword)
@@ -880,7 +884,11 @@ static int set_glued(PyObject *keywords)
         }
         glued_length[i] = PyUnicode_GET_LENGTH(keyword);
         memcpy(glued[i], PyUnicode_1BYTE_DATA(keyword), glued_length[i]);
-        glued_first[(Py_UCS1)glued[i][0]] = 1;
+        signed char *candidates = glued_by_first[(Py_UCS1)glued[i][0]];
+        while (*candidates >= 0) {
+            candidates++;
+        }
+        *candidates = (signed char)i;
     }
     Py_DECREF(sequence);
     if (failed) {
