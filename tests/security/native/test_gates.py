@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -194,6 +195,62 @@ def test_declined_inputs() -> None:
     assert GATES.sqlish("union \u4e00") is None
     assert GATES.worth_analysing(("a", "b"), False) is None
     assert extract.nested_strings("a=1&b=\u4e00") == (["1", "\u4e00"], False)
+
+
+# ---- cases that each pin one corner of a pattern ------------------------------------------------
+
+NESTED_CASES = (
+    *("a==b", "a=1&b==2", "a=x&&b=2", "a=1&&=2", "a=1&b==", "?q=1&", "x?a=1;b=2?c=3", "a="),
+    *("a.b[]$@-=1", "@a=1", "?@a=1", "a=1&@b=2", "&a=1", "a=1;;b=2", "a=1&=2&c=3", "é=1&ü=2"),
+    *("a=1&b", "a=%27&b=%3D", "a=+&b= ", "a= &b=\t", "?a==1&b=2", "q?=1", "a=b=c&d=e"),
+    *("<a b = 'x' c=\"y\">t</a>", "<a -b='x'>", "<a b='x>", "<a é='x'>", "<x:y.z-w='1'>"),
+    *(">a>b<c=", "<a b='1' b='1'>  <", '<a b="\'">', "a:b='1'=", "<a\nb\n=\n'1'>", "<a b=>"),
+    *('a="' * 200, "a='" * 200 + "b='c'", "<" + "x=" * 100, "<a b='c'>d</a>?e=f&g=<h>"),
+    *('{"a": "b=1&c=2"}', '{"a": "' + "x" * 300 + '=1"}', "[" + '"x",' * 70 + '"y"]'),
+    *("[" + ",".join(f'"s{i}"' for i in range(64)) + "]", '["a", "a", " ", "", "\\u00e9"]'),
+    *('{"a=1": "<b c=\'d\'>e</b>"}', '[[[[[[[[[["deep"]]]]]]]]]]', '["\\u4e00=1"]', " [] "),
+    *("{} x=1", '{"a": 1}}', '["a=' + "b" * 300 + '"]', '{"k": "' + "&z=1" * 80 + '"}'),
+)
+SQLISH_CASES = (
+    *("1e5union", "1e5union1", "1.union", "x.union", "1union$", "1union_", "0xor", "0x1for"),
+    *("xp_cmd", "axp_cmd", "_xp_", "xp_", "sp_who", "dbms_x", "1xp_", "é xp_a", "utl_"),
+    *("openrowset", "reopenrowset", "open rowset", "_openquery", "opendatasource", "openq"),
+    *("infile", "a\x0bb", "a\xa0b", "a \x0b b", "a\x0b", "a\x1c\x1fb", "é\xa0é", "a\x85b"),
+    *("a ? b", "a?b", "a\x00?\x7fb", " ?", "? ", "a\xa0?\x85b", "a\n?\tb", "?"),
+    *("café", "é union", "ünion", "select", "$select", "1$select", "9select", "s$elect", "a::b"),
+    *("a--", "a-b", "a:b", "µ", "ª", "²union", "²", "½", "ß", "1²union", "é1union", "a.b,c/d?"),
+    *("plain words only", "Union", "UNION", "", " ", "ab_cd", "or", "xor1", "_union", "a$"),
+)
+WORTH_CASES = (
+    ([], False),
+    (["a"], True),
+    (["a", "b"], True),
+    (["union", "x"], False),
+    (["a" * 300, "b"], False),
+    (["a" * 300, "b"], True),
+    (["A", "SELECT"], True),
+    (["", "?", ""], False),
+    (["a", "x%27", "b"], False),
+    (["é", "a", "b"], True),
+    (["1e5", "union"], False),
+    (["xp", "_cmd"], False),
+    (["a" * 257, "b" * 256, "c"], False),
+)
+
+
+@pytest.mark.parametrize("value", NESTED_CASES)
+def test_nested_strings_cases(value: str) -> None:
+    check_nested(value)
+
+
+@pytest.mark.parametrize("text", SQLISH_CASES)
+def test_sqlish_cases(text: str) -> None:
+    check_sqlish(text)
+
+
+@pytest.mark.parametrize(("parts", "whole_document"), WORTH_CASES)
+def test_worth_analysing_cases(parts: list[str], whole_document: bool) -> None:
+    check_worth_analysing(list(parts), whole_document)
 
 
 # ---- generated inputs -------------------------------------------------------------------------

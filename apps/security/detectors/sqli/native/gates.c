@@ -3,8 +3,9 @@
  * and score._sqlish / score._worth_analysing (with _plain, _knows_a_word, _may_glue, _glued).
  *
  * The Python functions stay the reference: every function here answers None where it declines
- * an input, and the caller then runs the Python one. Declined: a `value`/`text` that is not a
- * one-byte (Latin-1) str, or not an exact str; a `parts` that is not a list of str. Strings
+ * an input, and the caller then runs the Python one. Declined: a `value` (nested_strings) or
+ * `text` (sqlish) that is not a one-byte (Latin-1) str, a `value` that is a str subclass, a
+ * `parts` that is not a list of exact str, and every call before configure. Strings
  * *inside* a JSON document may be wider (\u escapes): those are handled through the generic
  * str API (hash, equality, strip), not declined.
  *
@@ -972,5 +973,6 @@ PyMODINIT_FUNC PyInit__gates(void)
 {
     fill_classes();
     fill_attention();
+    memset(glued_by_first, -1, sizeof glued_by_first); /* no keywords until configure */
     return PyModule_Create(&gates_module);
 }
