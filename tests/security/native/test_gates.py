@@ -30,7 +30,7 @@ from apps.security.detectors.sqli.normalise import MAX_CHARS
 ROOT = Path(__file__).resolve().parents[3]
 CORPORA = ROOT / "tests" / "security" / "corpora" / "sqli"
 BENCH_VALUES = 1500  # of each kind, benign and malicious
-EXAMPLES = 3000
+EXAMPLES = 2000  # per property test: 12,000 generated inputs in all
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 GATES: Any = native.load("gates")
