@@ -221,7 +221,7 @@ SQLISH_CASES = (
     *("a--", "a-b", "a:b", "µ", "ª", "²union", "²", "½", "ß", "1²union", "é1union", "a.b,c/d?"),
     *("plain words only", "Union", "UNION", "", " ", "ab_cd", "or", "xor1", "_union", "a$"),
 )
-WORTH_CASES = (
+WORTH_CASES: tuple[tuple[list[str], bool], ...] = (
     ([], False),
     (["a"], True),
     (["a", "b"], True),
@@ -318,11 +318,12 @@ def bench_values() -> list[str]:
 def recording(name: str, calls: list[tuple[Any, ...]]) -> Iterator[None]:
     """Record the arguments score's `name` gets (the Python reference answers)."""
     original = getattr(score, name)
-    reference = {
+    references: dict[str, Callable[..., Any]] = {
         "nested_strings": extract._nested_strings_python,
         "_sqlish": python_sqlish,
         "_worth_analysing": python_worth_analysing,
-    }[name]
+    }
+    reference = references[name]
 
     def recorded(*args: Any) -> Any:
         calls.append(args)
@@ -430,7 +431,7 @@ def cpu_us(function: Callable[..., Any], calls: list[tuple[Any, ...]]) -> tuple[
 def measure() -> None:
     calls = captured()
     random.Random(1).shuffle(calls["_sqlish"])
-    pairs = {
+    pairs: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
         "nested_strings": (GATES.nested_strings, extract._nested_strings_python),
         "_sqlish": (GATES.sqlish, python_sqlish),
         "_worth_analysing": (GATES.worth_analysing, python_worth_analysing),
