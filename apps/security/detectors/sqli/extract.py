@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from . import native
+from .lexer import GLUED_KEYWORDS, WORD_KIND
 from .sample import LONG_CHARS
 
 MAX_NESTED = 16
@@ -112,6 +114,16 @@ def nested_strings(value: str) -> tuple[list[str], bool]:
 
     At most MAX_NESTED values, or MAX_JSON_STRINGS when `value` is a JSON document.
     """
+    if GATES is not None:
+        found: tuple[list[str], bool] | None = GATES.nested_strings(value)
+        if found is not None:
+            return found
+    return _nested_strings_python(value)
+
+
+def _nested_strings_python(value: str) -> tuple[list[str], bool]:
+    """nested_strings in Python: the reference of the native one, and what runs where that
+    one declines (a value with characters beyond Latin-1)."""
     document = parse_json(value)
     found: list[str] = []
     if document is not None:
@@ -140,3 +152,21 @@ def _collect(found: list[str], candidates: list[str], value: str, limit: int) ->
     seen = {value, *found}
     new = [each for each in dict.fromkeys(filter(str.strip, candidates)) if each not in seen]
     found.extend(new[: limit - len(found)])
+
+
+# The compiled gates (native/gates.c): nested_strings here, and score's _sqlish and
+# _worth_analysing, exact ports that answer None where they decline an input. Configured here,
+# once, with the data they need: score.py, which imports this module, uses the same module.
+GATES = native.load("gates")
+if GATES is not None:
+    GATES.configure(
+        words=WORD_KIND,
+        glued_keywords=GLUED_KEYWORDS,
+        max_nested=MAX_NESTED,
+        max_json_strings=MAX_JSON_STRINGS,
+        max_depth=MAX_DEPTH,
+        nested_head_chars=NESTED_HEAD_CHARS,
+        long_chars=LONG_CHARS,
+        loads=orjson.loads,
+        decode_error=orjson.JSONDecodeError,
+    )
