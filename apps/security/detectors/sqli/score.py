@@ -13,7 +13,7 @@ from functools import lru_cache
 from itertools import compress, repeat
 
 from . import evidence_native
-from .extract import NESTED_HEAD_CHARS, nested_strings
+from .extract import GATES, NESTED_HEAD_CHARS, nested_strings
 from .grammar import KINDS, Context, contexts, mark
 from .lexer import GLUED_KEYWORDS, WORD_KIND, lex
 from .normalise import MAX_CHARS, canonical, clean
@@ -98,6 +98,16 @@ def _complete(marked: str, match: re.Match[str]) -> bool:
 
 def _sqlish(text: str) -> bool:
     """Whether `text` holds a character or a word that some signature needs."""
+    if GATES is not None:
+        found: bool | None = GATES.sqlish(text)
+        if found is not None:
+            return found
+    return _sqlish_python(text)
+
+
+def _sqlish_python(text: str) -> bool:
+    """_sqlish in Python: the reference of the native one (extract.GATES), and what runs
+    where that one declines (a text with characters beyond Latin-1)."""
     if "--" in text or "::" in text or ("?" in text and _QUESTION_OPERATOR.search(text)):
         return True
     if text.isascii():
@@ -336,6 +346,15 @@ def _scored(value: str) -> tuple[float, str]:
 def _worth_analysing(parts: list[str], whole_document: bool) -> list[str]:
     """The nested values to analyse one by one: those that may score at all, long query and
     XML values cut to their heads."""
+    if GATES is not None:
+        found: list[str] | None = GATES.worth_analysing(parts, whole_document)
+        if found is not None:
+            return found
+    return _worth_analysing_python(parts, whole_document)
+
+
+def _worth_analysing_python(parts: list[str], whole_document: bool) -> list[str]:
+    """_worth_analysing in Python: the reference of the native one (extract.GATES)."""
     if not whole_document:
         # A long query or XML value is a stretch of the value analysed as a whole: what is
         # new in it is only that a query may start where it starts.
