@@ -17,6 +17,7 @@ nested values such as JSON keys and enum-like fields do repeat, as they do in re
 - malicious: one of a dozen classic payloads (UNION, boolean, time-based, error-based, stacked,
   encoded) with random numbers and names, placed in such a value: appended to it, inside it,
   in a JSON field or in a query parameter.
+The compiled parts in use are printed first (`AIVMON_SQLI_NATIVE=0`: none, pure Python).
 The share of values flagged (confidence ≥ 0.3) is printed too: false positives for benign.
 So are the CPU-time p50/p99 per kind of value (prose, JSON, URL; the four placements), from one
 pass over values of their own: they tell which kind the overall p99 comes from.
@@ -32,6 +33,7 @@ from urllib.parse import quote, quote_plus
 import orjson
 
 from apps.security.detectors.sql_injection import sqli_confidence
+from apps.security.detectors.sqli import native
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT / "tests" / "security" / "corpora" / "sqli"
@@ -279,6 +281,11 @@ def speed_report() -> None:
     """Print p50/p99 of sqli_confidence on 1 KB values, each with its ratio to the ceiling:
     elapsed time, then the thread's CPU time, which other work on the machine does not add to
     (a busy machine's p99 of elapsed time is mostly the waits for a core)."""
+    loaded = [name for name in native.PARTS if native.load(name) is not None]
+    print(
+        f"speed     compiled parts loaded: {', '.join(loaded) or 'none'} "
+        f"({len(loaded)} of {len(native.PARTS)}; AIVMON_SQLI_NATIVE=0 measures pure Python)"
+    )
     for label, make in (("benign", benign_value), ("malicious", malicious_value)):
         count = ROUNDS * CALLS_PER_ROUND
         # Values of their own for each clock and for the figures per kind: none cached.

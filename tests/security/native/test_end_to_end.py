@@ -19,7 +19,6 @@ from bench.security_sqli import benign_value, malicious_value, values
 
 CORPORA = Path(settings.BASE_DIR) / "tests" / "security" / "corpora" / "sqli"
 BENCH_VALUES = 1500  # of each kind: prose, JSON and URLs; payloads placed four ways
-NATIVE_PARTS = ("lexer", "sample", "normalise", "signatures", "gates")
 SCORE_IN_PYTHON = """
 import json, sys
 from apps.security.detectors.sqli import native
@@ -40,7 +39,7 @@ def corpus_lines() -> list[str]:
 
 def scored_in_pure_python(inputs: list[str]) -> list[tuple[float, str]]:
     completed = subprocess.run(
-        [sys.executable, "-c", SCORE_IN_PYTHON.format(parts=NATIVE_PARTS)],
+        [sys.executable, "-c", SCORE_IN_PYTHON.format(parts=native.PARTS)],
         input=json.dumps(inputs),
         capture_output=True,
         text=True,
@@ -51,7 +50,7 @@ def scored_in_pure_python(inputs: list[str]) -> list[tuple[float, str]]:
     return [tuple(result) for result in json.loads(completed.stdout)]
 
 
-@pytest.mark.parametrize("name", NATIVE_PARTS)
+@pytest.mark.parametrize("name", native.PARTS)
 def test_every_native_part_is_built_and_loaded(name):
     assert native.load(name) is not None, f"run scripts/build_native.py: _{name} is missing"
 
@@ -72,3 +71,9 @@ def test_corpora_and_benchmark_values_score_exactly_as_in_pure_python():
         if want != got
     ]
     assert not differing, differing[:5]
+
+
+def test_every_c_file_is_a_listed_part():
+    sources = {path.stem for path in Path(native.__file__).parent.glob("*.c")}
+
+    assert sources == set(native.PARTS)

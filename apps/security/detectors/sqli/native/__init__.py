@@ -11,6 +11,9 @@ import importlib
 import os
 from types import ModuleType
 
+# Every compiled part, in the order a value meets them (each `X.c` here builds `_X`).
+PARTS = ("normalise", "gates", "sample", "lexer", "signatures")
+
 
 def enabled() -> bool:
     """Whether native parts may be used at all (`AIVMON_SQLI_NATIVE`, on unless "0")."""
