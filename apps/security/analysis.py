@@ -45,12 +45,13 @@ def detectors() -> tuple[Detector, ...]:
     )
 
 
-def analyse(events: Sequence[Event]) -> list[list[Detection]]:
+def analyse(events: Sequence[Event], *, with_redis: bool = True) -> list[list[Detection]]:
     """Return, for each event, what every detector found in it, in the detectors' order.
     The Redis-backed detectors' script calls share one round trip, made by a helper thread
-    while this one runs the other detectors: Redis works while the SQL-injection check does."""
+    while this one runs the other detectors: Redis works while the SQL-injection check does.
+    Without `with_redis`, only the detectors that need no Redis look at the events."""
     # Not isinstance(…, Planner): a runtime Protocol check costs tens of microseconds.
-    planners = [cast(Planner, d) for d in detectors() if hasattr(d, "plan")]
+    planners = [cast(Planner, d) for d in detectors() if hasattr(d, "plan")] if with_redis else []
     plans = [planner.plan(events) for planner in planners]
     # A hand-off costs more than it saves on a few events: then the call is made here, after.
     pending = None
@@ -61,9 +62,15 @@ def analyse(events: Sequence[Event]) -> list[list[Detection]]:
     own.update(zip(map(id, planners), plans_judge(plans, answers), strict=True))
     found: list[list[Detection]] = [[] for _ in events]
     for detector in detectors():
-        for slot, detections in zip(found, own[id(detector)], strict=True):
-            slot.extend(detections)
+        if id(detector) in own:  # not a Redis-backed one left out
+            for slot, detections in zip(found, own[id(detector)], strict=True):
+                slot.extend(detections)
     return found
+
+
+def redis_detector_names() -> list[str]:
+    """The detectors whose windows live in Redis (what an analysis without Redis leaves out)."""
+    return [detector.name for detector in detectors() if hasattr(detector, "plan")]
 
 
 class _Helpers:

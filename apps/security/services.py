@@ -97,12 +97,17 @@ def detections_json(detections: Sequence[Detection]) -> list[dict[str, Any]]:
 
 
 def events_ingest(
-    *, events: Sequence[Event], kept: Sequence[Kept] | None = None, scrub: Scrub | None = None
+    *,
+    events: Sequence[Event],
+    kept: Sequence[Kept] | None = None,
+    scrub: Scrub | None = None,
+    with_redis: bool = True,
 ) -> list[EventResult]:
     """Score every event with every detector, then store events, threats and block advice
     in one transaction. The params are analysed raw; stored are `kept` (each event's own
-    params and details when None), scrubbed by `scrub`."""
-    found = analysis.analyse(events)
+    params and details when None), scrubbed by `scrub`. Without `with_redis`, only the
+    detectors that need no Redis score the events."""
+    found = analysis.analyse(events, with_redis=with_redis)
     nothing = _result([])  # frozen: one answer serves every event nothing was found in
     results = [_result(detections) if detections else nothing for detections in found]
     now = timezone.now()

@@ -2,10 +2,13 @@
 
 import logging
 import time
+from dataclasses import replace
 
+import redis
 from django.dispatch import receiver
 
 from apps.core.observe import security_observed
+from apps.security import analysis
 from apps.security.constants import (
     ENDPOINT_MAX_LENGTH,
     USER_AGENT_MAX_LENGTH,
@@ -34,5 +37,20 @@ def _record_observation(sender, **fields) -> None:
     )
     try:
         events_ingest(events=[event])
+    except redis.RedisError:
+        _record_without_redis(event)
     except Exception:  # noqa: BLE001  (watching must never break sign-in or the API)
+        logger.exception("security.self_watch.failed", extra={"event_type": event.event_type})
+
+
+def _record_without_redis(event: Event) -> None:
+    """Keep an observation while Redis is down: scored by the detectors that need no Redis,
+    its details naming the ones that could not look (their windows never see it)."""
+    logger.warning("security.self_watch.without_redis", extra={"event_type": event.event_type})
+    unanalysed = {"unanalysed_by": analysis.redis_detector_names(), "why": "Redis unavailable"}
+    try:
+        events_ingest(
+            events=[replace(event, details={**event.details, **unanalysed})], with_redis=False
+        )
+    except Exception:  # noqa: BLE001  (as above)
         logger.exception("security.self_watch.failed", extra={"event_type": event.event_type})

@@ -1,11 +1,15 @@
 """aivmon watching itself: its sign-ins, lockouts, denials and admin actions are security events."""
 
+import time
+
 import pytest
 from django.test import Client
 
 from apps.core.redis import redis_client
 from apps.security import analysis
+from apps.security.detectors.base import Event
 from apps.security.models import SecurityEvent, Threat
+from apps.security.services import events_ingest
 from tests.conftest import key_client
 from tests.factories import PASSWORD
 
@@ -80,15 +84,49 @@ def test_an_admin_change_is_an_admin_operation_event(admin_client):
     assert event.details["target"].startswith("security.blocklistentry:")
 
 
-def test_sign_in_still_works_when_redis_is_down(client, viewer, settings):
+@pytest.fixture
+def redis_down(settings):
+    """Point the process's Redis client at a port where nothing listens."""
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     redis_client.cache_clear()
     analysis.detectors.cache_clear()
-    try:
-        response = _sign_in(client, "vera", PASSWORD)
-    finally:
-        redis_client.cache_clear()
-        analysis.detectors.cache_clear()
+    yield
+    redis_client.cache_clear()
+    analysis.detectors.cache_clear()
+
+
+def test_sign_in_still_works_when_redis_is_down(client, viewer, redis_down):
+    response = _sign_in(client, "vera", PASSWORD)
 
     assert response.status_code == 302
-    assert not SecurityEvent.objects.exists()
+
+
+def test_observations_are_kept_while_redis_is_down_marked_as_partly_analysed(
+    client, viewer, redis_down
+):
+    _sign_in(client, "vera", "wrong password")
+    _sign_in(client, "vera", PASSWORD)
+
+    events = list(SecurityEvent.objects.order_by("id"))
+    assert [(event.event_type, event.user_id) for event in events] == [
+        ("auth_failure", "vera"),
+        ("auth_success", "vera"),
+    ]
+    for event in events:
+        assert event.details["why"] == "Redis unavailable"
+        assert set(event.details["unanalysed_by"]) == {"brute_force", "rate_limit", "behavioral"}
+
+
+def test_without_redis_only_the_detectors_that_need_none_score_events(redis_down):
+    event = Event(
+        timestamp=time.time(),
+        event_type="auth_failure",
+        user_id="mallory",
+        source_ip=IP,
+        params={"username": "admin' OR '1'='1"},
+    )
+
+    [result] = events_ingest(events=[event], with_redis=False)
+
+    assert [found.detector for found in result.detections] == ["sql_injection"]
+    assert SecurityEvent.objects.get().threat_score == result.threat_score
