@@ -23,6 +23,7 @@ from django.test import Client
 from apps.alerts import triggers as alert_triggers
 from apps.alerts.models import Alert
 from apps.core import bundled_redis
+from apps.core import redis as core_redis
 from apps.core.redis import RETRIES, redis_client
 from apps.logs.models import LogRecord as StoredLog
 from apps.security.models import SecurityEvent
@@ -367,13 +368,50 @@ def black_hole(settings) -> Iterator[BlackHole]:
     yield hole
     hole.close()
     redis_client.cache_clear()
+    core_redis._unreachable_until.clear()
 
 
-def test_a_redis_host_gone_from_the_network_costs_a_call_two_connect_timeouts(black_hole):
+def test_a_redis_host_gone_from_the_network_costs_one_connect_timeout_then_fails_fast(
+    black_hole,
+):
     client = redis_client()
 
-    with pytest.raises(redis.TimeoutError):
+    started = time.monotonic()
+    with pytest.raises(redis.RedisError):  # the connect timed out; its retry is held back
+        client.ping()
+    first = time.monotonic() - started
+    started = time.monotonic()
+    with pytest.raises(redis.ConnectionError, match="unreachable"):
+        client.ping()
+    next_call = time.monotonic() - started
+
+    # One retry (redis-py's default is ten, at connect and per command: ~26 s a call here), and
+    # that retry is refused at once: the host is known unreachable for UNREACHABLE_S.
+    assert client.get_retry().get_retries() == RETRIES == 1
+    assert 1.5 < first < 3.5  # one 2 s connect timeout, not two
+    assert next_call < 0.5
+
+
+def test_an_unreachable_redis_is_tried_again_after_a_while(black_hole, monkeypatch):
+    monkeypatch.setattr(core_redis, "UNREACHABLE_S", 0.2)
+    client = redis_client()
+    with pytest.raises(redis.RedisError):
         client.ping()
 
-    # One retry (redis-py's default is ten, at connect and per command: ~26 s a call here).
-    assert client.get_retry().get_retries() == RETRIES == 1
+    time.sleep(0.3)
+    black_hole.close()  # nothing listens there now: a real attempt is refused at once
+
+    with pytest.raises(redis.ConnectionError) as refused:
+        client.ping()
+    assert "unreachable" not in str(refused.value)  # tried for real, not held back
+
+
+def test_a_refused_connection_does_not_mark_redis_unreachable(settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    redis_client.cache_clear()
+    try:
+        with pytest.raises(redis.ConnectionError):
+            redis_client().ping()
+        assert core_redis._unreachable_until == {}
+    finally:
+        redis_client.cache_clear()
