@@ -27,12 +27,21 @@ def _label(name: object) -> str:
     return repr(text if len(text) <= MAX_LABEL_CHARS else text[:MAX_LABEL_CHARS] + "…")
 
 
-def _walk(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
-    """Yield (where, text) for every string in a param value, names of nested keys included."""
+# Where a string stands, as a reason says it: formatted with the quoted name or path (_label)
+# only for the string that is reported, not for every string looked at.
+_PARAM_NAME = "the name of param {}"
+_PARAM = "param {}"
+_QUERY_NAME = "the name of query parameter {}"
+_QUERY = "query parameter {}"
+Place = tuple[str, object]  # (one of the templates above, the name or path it quotes)
+
+
+def _walk(value: Any, path: str, depth: int) -> Iterator[tuple[Place, str]]:
+    """Yield (place, text) for every string in a param value, names of nested keys included."""
     if isinstance(value, str):
         document = parse_json(value) if depth < MAX_DEPTH else None
         if document is None:
-            yield f"param {_label(path)}", value
+            yield (_PARAM, path), value
         else:
             yield from _walk(document, path, depth + 1)
     elif depth >= MAX_DEPTH:
@@ -40,35 +49,38 @@ def _walk(value: Any, path: str, depth: int) -> Iterator[tuple[str, str]]:
     elif isinstance(value, Mapping):
         for key, item in value.items():
             child = f"{path}.{key}"
-            yield f"the name of param {_label(child)}", str(key)
+            yield (_PARAM_NAME, child), str(key)
             yield from _walk(item, child, depth + 1)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from _walk(item, f"{path}[{index}]", depth + 1)
 
 
-def _event_strings(event: Event) -> Iterator[tuple[str, str]]:
-    """Yield (where, text) for the params of an event, then for its endpoint's query string."""
+def _event_strings(event: Event) -> Iterator[tuple[Place, str]]:
+    """Yield (place, text) for the params of an event, then for its endpoint's query string."""
     for name, value in event.params.items():
-        yield f"the name of param {_label(name)}", str(name)
+        yield (_PARAM_NAME, name), str(name)
         yield from _walk(value, str(name), 1)
+    if "?" not in event.endpoint:
+        return
     # A plain split, not urlsplit: a malformed URL must not stop the walk.
     query = event.endpoint.partition("?")[2].partition("#")[0]
     for name, value in parse_qsl(query, keep_blank_values=True):
-        yield f"the name of query parameter {_label(name)}", name
-        yield f"query parameter {_label(name)}", value
+        yield (_QUERY_NAME, name), name
+        yield (_QUERY, name), value
 
 
 def _worst(event: Event) -> tuple[float, str, str]:
     """Return (confidence, where, signals) of the most suspicious string of an event."""
-    best = (0.0, "", "")
-    for count, (where, text) in enumerate(_event_strings(event)):
+    best: tuple[float, Place, str] = (0.0, ("", ""), "")
+    for count, (place, text) in enumerate(_event_strings(event)):
         if count >= MAX_STRINGS:
             break
         confidence, signals = sqli_confidence(text)
         if confidence > best[0]:
-            best = (confidence, where, signals)
-    return best
+            best = (confidence, place, signals)
+    confidence, (template, name), signals = best
+    return confidence, template.format(_label(name)) if template else "", signals
 
 
 class SqlInjectionDetector:
