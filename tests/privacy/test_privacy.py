@@ -167,7 +167,10 @@ def test_only_admins_export_or_erase(request, client_fixture):
     assert erase.json()["error"]["code"]
 
 
-@pytest.mark.parametrize("body", [{}, {"user_id": ""}, {"user_id": 7}, {"user_id": "x" * 201}, []])
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"user_id": ""}, {"user_id": 7}, {"user_id": "x" * 201}, {"user_id": "a\x00b"}, []],
+)
 def test_a_missing_or_bad_user_id_is_a_400(admin_client, body):
     response = admin_client.post(
         "/api/v1/privacy/erase", orjson.dumps(body), content_type="application/json"
@@ -179,5 +182,11 @@ def test_a_missing_or_bad_user_id_is_a_400(admin_client, body):
 
 def test_export_without_user_id_is_a_400(admin_client):
     response = admin_client.get("/api/v1/privacy/export")
+
+    assert response.status_code == 400
+
+
+def test_export_of_a_user_id_holding_nul_is_a_400(admin_client):
+    response = admin_client.get("/api/v1/privacy/export", {"user_id": "a\x00b"})
 
     assert response.status_code == 400

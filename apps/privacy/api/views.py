@@ -25,6 +25,8 @@ def _user_id(raw: object) -> str:
         raise ValidationError({"user_id": ["required: the subject's id as the services send it"]})
     if len(raw) > USER_ID_MAX_LENGTH:
         raise ValidationError({"user_id": [f"longer than {USER_ID_MAX_LENGTH} characters"]})
+    if "\x00" in raw:  # no stored id holds one, and PostgreSQL text cannot
+        raise ValidationError({"user_id": ["Must not contain NUL characters."]})
     return raw
 
 
