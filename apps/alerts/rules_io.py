@@ -72,7 +72,20 @@ def _rules_of(document: Any) -> list[Mapping[str, Any]]:
         raise ImportError_({"rules": f"a list of at most {MAX_RULES} rules"})
     if not all(isinstance(rule, dict) for rule in rules):
         raise ImportError_({"rules": "each rule is an object"})
+    if _holds_nul(rules):  # no name or label may, and PostgreSQL text cannot
+        raise ImportError_({"rules": "must not contain NUL characters"})
     return rules
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL character stands in any string (key or value) of a parsed document."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(map(_holds_nul, value))
+    return False
 
 
 def _prepare(raw: Mapping[str, Any], channels: dict, policies: dict) -> tuple[dict, list]:

@@ -284,6 +284,15 @@ def test_an_import_with_one_bad_rule_imports_nothing(admin_client):
     assert not AlertRule.objects.exists()
 
 
+def test_an_import_holding_nul_is_a_400(admin_client):
+    document = {"rules": [{**RULE, "labels": {"team": "co\x00re"}}]}
+
+    response = _post(admin_client, "/api/v1/alert-rules/import", document)
+
+    assert response.status_code == 400
+    assert not AlertRule.objects.exists()
+
+
 def test_malformed_yaml_is_a_400(admin_client):
     response = admin_client.post(
         "/api/v1/alert-rules/import", b"rules: [", content_type="application/yaml"
