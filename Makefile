@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench system-deps clean native-optional
+.PHONY: run test lint bench system-deps clean native-optional sanitize
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench: $(VENV)/.installed-dev $(VENV)/.built-native
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.health
 	$(BIN)/python -m bench.sdk
+
+sanitize: $(VENV)/.installed-dev
+	scripts/sanitize_native.sh
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
