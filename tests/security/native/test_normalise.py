@@ -116,7 +116,7 @@ def test_native_module_is_built_and_used() -> None:
     assert normalise._native is NATIVE
 
 
-@settings(max_examples=6000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fragments())
 def test_native_equals_python_on_fragments(value: str) -> None:
     check_value(value)

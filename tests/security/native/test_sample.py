@@ -120,7 +120,7 @@ def test_the_anchor_patterns_are_those_the_c_scans_for() -> None:
     assert sampling._CALLEE_REVERSED.pattern == rf"\(([\w$]{{1,{sampling.CALLEE_CHARS}}})"
 
 
-@hypothesis_settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hypothesis_settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(long_texts())
 def test_long_texts(text: str) -> None:
     assert_same(text)
