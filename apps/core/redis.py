@@ -3,7 +3,6 @@
 import functools
 import threading
 import time
-from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
@@ -45,19 +44,10 @@ class _GuardedConnect:
             raise
 
 
-class _Connection(_GuardedConnect, redis.Connection):
-    pass
-
-
-class _SSLConnection(_GuardedConnect, redis.SSLConnection):
-    pass
-
-
-class _UnixConnection(_GuardedConnect, redis.UnixDomainSocketConnection):
-    pass
-
-
-_CONNECTIONS = {"redis": _Connection, "rediss": _SSLConnection, "unix": _UnixConnection}
+@functools.cache
+def _guarded(connection_class: type) -> type:
+    """The connection class redis-py chose for the URL (TCP, TLS or Unix socket), guarded."""
+    return type(f"Guarded{connection_class.__name__}", (_GuardedConnect, connection_class), {})
 
 
 def redis_client() -> redis.Redis:
@@ -71,13 +61,16 @@ def redis_client() -> redis.Redis:
 
 @functools.cache
 def _client() -> redis.Redis:
-    return redis.Redis.from_url(
+    client = redis.Redis.from_url(
         settings.REDIS_URL,
-        connection_class=_CONNECTIONS.get(urlsplit(settings.REDIS_URL).scheme, _Connection),
         socket_connect_timeout=2,
         socket_timeout=2,
         retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), RETRIES),
     )
+    # No connection is made yet: each one the pool makes from here on is guarded.
+    pool = client.connection_pool
+    pool.connection_class = _guarded(pool.connection_class)
+    return client
 
 
 redis_client.cache_clear = _client.cache_clear  # type: ignore[attr-defined]

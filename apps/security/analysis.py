@@ -50,14 +50,13 @@ def analyse(events: Sequence[Event], *, with_redis: bool = True) -> list[list[De
     The Redis-backed detectors' script calls share one round trip, made by a helper thread
     while this one runs the other detectors: Redis works while the SQL-injection check does.
     Without `with_redis`, only the detectors that need no Redis look at the events."""
-    # Not isinstance(…, Planner): a runtime Protocol check costs tens of microseconds.
-    planners = [cast(Planner, d) for d in detectors() if hasattr(d, "plan")] if with_redis else []
+    planners = [cast(Planner, d) for d in detectors() if _plans(d)] if with_redis else []
     plans = [planner.plan(events) for planner in planners]
     # A hand-off costs more than it saves on a few events: then the call is made here, after.
     pending = None
-    if len(events) >= OVERLAP_MIN_EVENTS:
+    if plans and len(events) >= OVERLAP_MIN_EVENTS:
         pending = _helpers().submit(plans_execute, redis_client(), plans)
-    own = {id(d): d.analyse(events) for d in detectors() if not hasattr(d, "plan")}
+    own = {id(d): d.analyse(events) for d in detectors() if not _plans(d)}
     answers = pending.result() if pending else plans_execute(redis_client(), plans)
     own.update(zip(map(id, planners), plans_judge(plans, answers), strict=True))
     found: list[list[Detection]] = [[] for _ in events]
@@ -70,7 +69,13 @@ def analyse(events: Sequence[Event], *, with_redis: bool = True) -> list[list[De
 
 def redis_detector_names() -> list[str]:
     """The detectors whose windows live in Redis (what an analysis without Redis leaves out)."""
-    return [detector.name for detector in detectors() if hasattr(detector, "plan")]
+    return [detector.name for detector in detectors() if _plans(detector)]
+
+
+def _plans(detector: Detector) -> bool:
+    """Whether a detector plans Redis script calls (a Planner) instead of analysing alone."""
+    # Not isinstance(…, Planner): a runtime Protocol check costs tens of microseconds.
+    return hasattr(detector, "plan")
 
 
 class _Helpers:

@@ -245,6 +245,12 @@ def collapse_space(text: str) -> str:
     return _HORIZONTAL_SPACE.sub(" ", _VERTICAL_SPACE.sub("\n", text)).strip()
 
 
+def plain(value: str) -> bool:
+    """Whether `value` is ASCII with nothing to decode: its own lower case is its canonical text.
+    (Three substring tests in C cost less than one regex search.)"""
+    return value.isascii() and "%" not in value and "&" not in value and "+" not in value
+
+
 def canonical(value: str) -> str:
     """The canonical text of a raw value (score's first step): its lower case when it is
     ASCII with nothing to decode, else its decoded, Unicode-folded text."""
@@ -256,8 +262,8 @@ def canonical(value: str) -> str:
 
 
 def _canonical_python(value: str) -> str:
-    """The reference of `canonical` (the test is score._plain)."""
-    if value.isascii() and "%" not in value and "&" not in value and "+" not in value:
+    """The reference of `canonical`."""
+    if plain(value):
         return value.lower()  # what decoding and Unicode folding make of it, cheaply
     return _fold_unicode_python(_decode_python(value))
 

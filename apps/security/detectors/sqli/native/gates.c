@@ -1,6 +1,6 @@
 /* The cheap gates and the nesting of the SQL-injection check, exact ports of
  * extract.nested_strings (with parse_json, json_strings, _structured_values, _collect)
- * and score._sqlish / score._worth_analysing (with _plain, _knows_a_word, _may_glue, _glued).
+ * and score._sqlish / score._worth_analysing (with normalise.plain, _knows_a_word, _may_glue, _glued).
  *
  * The Python functions stay the reference: every function here answers None where it declines
  * an input, and the caller then runs the Python one. Declined: a `value` (nested_strings) or
@@ -307,7 +307,7 @@ static PyObject *gates_sqlish(PyObject *module, PyObject *text)
 
 /* ---- _worth_analysing --------------------------------------------------------------------- */
 
-/* _plain: ASCII with nothing to decode (no %, & or +). */
+/* normalise.plain: ASCII with nothing to decode (no %, & or +). */
 static int is_plain(PyObject *part)
 {
     if (!PyUnicode_IS_ASCII(part)) {
