@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from apps.accounts import services
 from apps.core import bundled_redis
@@ -17,6 +18,11 @@ from apps.core.redis import redis_client
 from apps.security.scoring import thresholds_forget
 from tests.factories import UserFactory
 from tests.support.processes import ManagedProcess
+
+# No property is timed: speed is measured by `make bench`, and a deadline per example only makes
+# a loaded machine (CI runs the SQLite and PostgreSQL suites side by side) fail at random.
+hypothesis_settings.register_profile("aivmon", deadline=None)
+hypothesis_settings.load_profile("aivmon")
 
 
 @pytest.fixture(scope="session", autouse=True)
