@@ -15,6 +15,7 @@ from apps.security.detectors.sql_injection import (
     SqlInjectionDetector,
     sqli_confidence,
 )
+from apps.security.detectors.sqli import name_confidence
 from apps.security.detectors.sqli.extract import MAX_JSON_STRINGS, nested_strings, nested_values
 from apps.security.detectors.sqli.lexer import (
     _GLUED_KEYWORD,
@@ -409,6 +410,64 @@ def test_it_inspects_the_query_string_of_the_endpoint():
     [[detection]] = SqlInjectionDetector().analyse([event(endpoint=endpoint)])
 
     assert "query parameter 'id'" in detection.reason
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "password[$ne]=x",
+        "user[$regex]=^adm&password[$gt]=",
+        "id[$in][]=1",
+        '{"username": "admin", "password": {"$ne": null}}',
+        '{"$where": "return true"}',
+        '{"tags": {"$elemMatch": {"$gt": 1}}}',
+    ],
+)
+def test_mongodb_query_operators_in_keys_are_flagged(value):
+    confidence, signals = sqli_confidence(value)
+
+    assert confidence >= FLAGGED
+    assert "NoSQL operator" in signals
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "$ne",
+        "price in $ and €",
+        "echo $text",
+        '{"$ref": "#/components/schemas/Item"}',
+        '{"$schema": "http://json-schema.org/draft-07/schema#"}',
+        '{"note": "use $ne to negate"}',
+        "cost[$]=5",
+    ],
+)
+def test_dollar_signs_that_are_no_query_operator_are_not_flagged(value):
+    assert sqli_confidence(value)[0] < FLAGGED
+
+
+def test_a_name_that_is_a_query_operator_is_flagged_as_a_name_only():
+    assert name_confidence("$ne") == (0.5, "NoSQL operator")
+    assert name_confidence("$NIN")[0] >= FLAGGED
+    assert name_confidence("$next")[0] < FLAGGED
+    assert name_confidence("' or 1=1--") == sqli_confidence("' or 1=1--")
+
+
+def test_it_flags_a_query_operator_as_a_nested_key_of_a_param():
+    params = {"username": "admin", "password": {"$ne": None}}
+
+    [[detection]] = SqlInjectionDetector().analyse([event(source_ip="1.2.3.4", params=params)])
+
+    assert "the name of param 'password.$ne'" in detection.reason
+    assert "NoSQL operator" in detection.reason
+
+
+def test_it_flags_a_query_operator_in_a_json_body_param():
+    params = {"body": orjson.dumps({"user": {"$regex": ".*"}}).decode()}
+
+    [[detection]] = SqlInjectionDetector().analyse([event(params=params)])
+
+    assert "body.user.$regex" in detection.reason
 
 
 def test_it_reads_the_query_string_of_a_malformed_endpoint():

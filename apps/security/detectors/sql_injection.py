@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .base import IP, USER, Detection, Event
-from .sqli import sqli_confidence
+from .sqli import name_confidence, sqli_confidence
 from .sqli.extract import parse_json
 
 __all__ = ["SqlInjectionDetector", "sqli_confidence"]
@@ -34,6 +34,7 @@ _PARAM = "param {}"
 _QUERY_NAME = "the name of query parameter {}"
 _QUERY = "query parameter {}"
 Place = tuple[str, object]  # (one of the templates above, the name or path it quotes)
+_SCORER = {_PARAM_NAME: name_confidence, _QUERY_NAME: name_confidence}  # else sqli_confidence
 
 
 def _walk(value: Any, path: str, depth: int) -> Iterator[tuple[Place, str]]:
@@ -76,7 +77,7 @@ def _worst(event: Event) -> tuple[float, str, str]:
     for count, (place, text) in enumerate(_event_strings(event)):
         if count >= MAX_STRINGS:
             break
-        confidence, signals = sqli_confidence(text)
+        confidence, signals = _SCORER.get(place[0], sqli_confidence)(text)
         if confidence > best[0]:
             best = (confidence, place, signals)
     confidence, (template, name), signals = best

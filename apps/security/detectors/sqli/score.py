@@ -18,7 +18,7 @@ from .grammar import KINDS, Context, contexts, mark
 from .lexer import GLUED_KEYWORDS, WORD_KIND, lex
 from .normalise import MAX_CHARS, canonical, clean, plain
 from .sample import LONG_CHARS, anchored, sample
-from .signatures import TEXT_SIGNATURES, TOKEN_SIGNATURES, Signature
+from .signatures import MONGO_OPERATORS, TEXT_SIGNATURES, TOKEN_SIGNATURES, Signature
 
 # Many requests repeat the same parameter values (ids, sort orders, names) and the same short
 # values nested in them (JSON keys, enum-like fields, query parameters): each distinct one is
@@ -85,6 +85,11 @@ for _index, _sig in enumerate(TEXT_SIGNATURES):
     for _fragment in _sig.fragments:
         _GATED_BY_FRAGMENT.setdefault(_fragment, []).append(_index)
 _NOTHING = (0.0, "")
+# A JSON document's strings are scored one by one; as a whole it is looked at only for a MongoDB
+# query operator as a key (`{"password": {"$ne": null}}`), the same signal as `id[$ne]=1`.
+_OPERATOR_KEY = re.compile(rf'"\$(?:{MONGO_OPERATORS})"\s*:', re.IGNORECASE)
+_OPERATOR_NAME = re.compile(rf"\$(?:{MONGO_OPERATORS})", re.IGNORECASE)
+_OPERATOR_KEY_FOUND = (0.5, "NoSQL operator")
 
 
 def _complete(marked: str, match: re.Match[str]) -> bool:
@@ -316,6 +321,14 @@ def sqli_confidence(value: str) -> tuple[float, str]:
     return _scored(value[:MAX_CHARS])
 
 
+def name_confidence(name: str) -> tuple[float, str]:
+    """`sqli_confidence` of a name (a param's, a JSON key's), which may also be a MongoDB query
+    operator as a whole: `{"password": {"$ne": null}}`."""
+    if name[:1] == "$" and _OPERATOR_NAME.fullmatch(name):
+        return _OPERATOR_KEY_FOUND
+    return sqli_confidence(name)
+
+
 @lru_cache(maxsize=CACHED_VALUES)
 def _scored(value: str) -> tuple[float, str]:
     """The strongest result among the value itself and the values nested in it."""
@@ -338,6 +351,8 @@ def _scored(value: str) -> tuple[float, str]:
     # A JSON document is data: its strings, every one of them analysed on its own, are what
     # may reach a query; its braces and quotes would only muddle the grammar.
     if whole_document:
+        if best[0] < _OPERATOR_KEY_FOUND[0] and '"$' in value and _OPERATOR_KEY.search(value):
+            return _OPERATOR_KEY_FOUND
         return best
     result = _analyse(value)
     return result if result[0] >= best[0] else best  # the value itself, when as strong

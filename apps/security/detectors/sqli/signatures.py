@@ -210,6 +210,9 @@ def _text(
 
 
 _DDL_OBJECT = r"(?:table|database|schema|user|procedure|function|view|index|trigger|login)\b"
+MONGO_OPERATORS = (
+    "eq|ne|gte?|lte?|n?in|regex|where|exists|not|nor|or|and|elemmatch|text|expr|all|size|type"
+)
 TEXT_SIGNATURES = (
     _text(
         "CASE WHEN",
@@ -234,6 +237,9 @@ TEXT_SIGNATURES = (
     ),
     _text("hex literal", 0.2, r"0x(?<!\w0x)[0-9a-f]{6,}", fragments=("0x",)),
     _text("literal tautology", 0.35, r"^(\w+) ?(?:=|==|<=>) ?\1$", fragments=("=",)),
+    # A MongoDB query operator smuggled in as a parameter's key (`id[$ne]=1`): the operator
+    # injection of document stores, which CRS rule group 942 counts with SQL's.
+    _text("NoSQL operator", 0.5, rf"\[\$(?:{MONGO_OPERATORS})\]", fragments=("[$",)),
     _text("system variable", 0.6, r"@@[a-z_]{3,}(?![\w@])", fragments=("@@",)),
     _text(
         "PostgreSQL cast",
