@@ -311,6 +311,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.ingest.schema.add_ingest_paths",
+        "apps.core.schema.add_probe_paths",
         "apps.core.schema.add_error_responses",
     ],
 }

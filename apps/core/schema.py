@@ -40,3 +40,89 @@ def add_error_responses(result, generator, request, public):
             for status, description in answers.items():
                 responses.setdefault(status, {"description": description, "content": reference})
     return result
+
+
+_CHECK = {
+    "type": "object",
+    "required": ["ok"],
+    "properties": {"ok": {"type": "boolean"}, "error": {"type": "string"}},
+}
+_READINESS = {
+    "type": "object",
+    "required": ["status", "checks", "failed", "worker"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "unavailable"]},
+        "checks": {"type": "object", "additionalProperties": _CHECK},
+        "failed": {"type": "array", "items": {"type": "string"}},
+        "worker": {
+            "type": "object",
+            "properties": {
+                "last_heartbeat": {
+                    "type": "number",
+                    "nullable": True,
+                    "description": "epoch seconds",
+                },
+                "age_s": {"type": "number", "nullable": True},
+            },
+        },
+    },
+}
+_LIVENESS = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": ["ok"]}},
+}
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
+
+
+def _probe(operation_id: str, summary: str, responses: dict) -> dict:
+    """A GET (HEAD answers alike) without credentials."""
+    return {
+        "get": {
+            "operationId": operation_id,
+            "summary": summary,
+            "tags": ["probes"],
+            "security": [],
+            "responses": responses,
+        }
+    }
+
+
+PROBE_PATHS = {
+    "/healthz": _probe(
+        "healthz",
+        "Liveness: answers while the process serves",
+        {"200": {"description": "The process serves.", "content": _json(_LIVENESS)}},
+    ),
+    "/readyz": _probe(
+        "readyz",
+        "Readiness: the database and Redis answer",
+        {
+            "200": {"description": "Ready.", "content": _json(_READINESS)},
+            "503": {
+                "description": "Not ready; `failed` names what did not answer.",
+                "headers": {"Retry-After": {"schema": {"type": "string"}}},
+                "content": _json(_READINESS),
+            },
+        },
+    ),
+    "/metrics": _probe(
+        "metrics",
+        "aivmon's own metrics in the Prometheus text exposition format",
+        {
+            "200": {
+                "description": "Prometheus text exposition.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    ),
+}
+
+
+def add_probe_paths(result, generator, request, public):
+    """Describe /healthz, /readyz and /metrics, which are plain Django views (no DRF)."""
+    result.setdefault("paths", {}).update(PROBE_PATHS)
+    return result

@@ -1,4 +1,5 @@
-"""Epoch nanoseconds, as the telemetry apps store them and the API shows them."""
+"""Times as the API shows them (RFC 3339 in UTC with `Z`), and epoch nanoseconds, as the
+telemetry apps store them."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -20,8 +21,18 @@ def datetime_ns(moment: datetime) -> int:
 
 def rfc3339(ns: int) -> str:
     """Return epoch nanoseconds as RFC 3339 in UTC, to the microsecond, like DRF's own times."""
-    moment = EPOCH + timedelta(microseconds=ns // 1000)
-    return moment.isoformat().replace("+00:00", "Z")
+    return datetime_rfc3339(EPOCH + timedelta(microseconds=ns // 1000))
+
+
+def datetime_rfc3339(moment: datetime) -> str:
+    """Return an aware datetime as RFC 3339 in UTC ending in `Z`, like DRF's own times; for
+    times written into JSON by hand (details, exports), where DRF's field does not format."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def optional_rfc3339(moment: datetime | None) -> str | None:
+    """Return datetime_rfc3339(moment), or None for no time."""
+    return None if moment is None else datetime_rfc3339(moment)
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)

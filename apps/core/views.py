@@ -1,25 +1,44 @@
 """Health and self-monitoring endpoints (no auth), as API.md lists them."""
 
 import time
+from collections.abc import Callable
+from functools import wraps
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from apps.core import selectors
+from apps.core.errors import error_response
 from apps.core.metrics import exposition
 
+READ_METHODS = ("GET", "HEAD")
+ALLOW = ", ".join(READ_METHODS)
 
-@never_cache
-@require_GET
+
+def read_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """Serve GET and HEAD, any other method 405 in the envelope. HEAD runs as GET: the server
+    (gunicorn, runserver) drops the body and keeps the headers. CSRF-exempt: these views
+    change nothing, and a probe has no CSRF token."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest) -> HttpResponse:
+        if request.method not in READ_METHODS:
+            message = f"Method {request.method} not allowed; use {ALLOW}."
+            return error_response(405, message, headers={"Allow": ALLOW})
+        return view(request)
+
+    return csrf_exempt(never_cache(guarded))
+
+
+@read_only
 def healthz(request: HttpRequest) -> JsonResponse:
     """Answer while the process serves."""
     return JsonResponse({"status": "ok"})
 
 
-@never_cache
-@require_GET
+@read_only
 def readyz(request: HttpRequest) -> JsonResponse:
     """Answer 200 when the database and Redis answer, else 503 naming what failed."""
     checks = selectors.readiness()
@@ -40,8 +59,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return response
 
 
-@never_cache
-@require_GET
+@read_only
 def metrics(request: HttpRequest) -> HttpResponse:
     """Expose aivmon's own metrics in the Prometheus text format."""
     return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from apps.audit.models import AuditEvent
+from apps.core.times import datetime_rfc3339, optional_rfc3339
 from apps.ingest.scrub import ruleset
 from apps.logs.models import LogRecord
 from apps.metrics.models import Series
@@ -55,7 +56,7 @@ def subject_sections(user_id: str) -> Iterator[tuple[str, Iterable[dict[str, Any
         (
             {
                 "id": e.id,
-                "timestamp": e.timestamp.isoformat(),
+                "timestamp": datetime_rfc3339(e.timestamp),
                 "event_type": e.event_type,
                 "service": e.service,
                 "user_id": e.user_id,
@@ -84,8 +85,8 @@ def subject_sections(user_id: str) -> Iterator[tuple[str, Iterable[dict[str, Any
                 "score": t.score,
                 "severity": t.get_severity_display(),
                 "status": t.status,
-                "first_seen": t.first_seen.isoformat(),
-                "last_seen": t.last_seen.isoformat(),
+                "first_seen": datetime_rfc3339(t.first_seen),
+                "last_seen": datetime_rfc3339(t.last_seen),
                 "reason": t.reason,
             }
             for t in threats(user_id).iterator(chunk_size=CHUNK)
@@ -97,8 +98,8 @@ def subject_sections(user_id: str) -> Iterator[tuple[str, Iterable[dict[str, Any
             {
                 "key": b.key,
                 "reason": b.reason,
-                "created_at": b.created_at.isoformat(),
-                "expires_at": b.expires_at.isoformat() if b.expires_at else None,
+                "created_at": datetime_rfc3339(b.created_at),
+                "expires_at": optional_rfc3339(b.expires_at),
             }
             for b in blocklist(user_id).iterator(chunk_size=CHUNK)
         ),
@@ -141,7 +142,7 @@ def subject_sections(user_id: str) -> Iterator[tuple[str, Iterable[dict[str, Any
                 "name": m.name,
                 "service": m.service,
                 "labels": m.labels,
-                "last_seen": m.last_seen.isoformat(),
+                "last_seen": datetime_rfc3339(m.last_seen),
             }
             for m in metric_series(user_id).iterator(chunk_size=CHUNK)
         ),
@@ -151,7 +152,7 @@ def subject_sections(user_id: str) -> Iterator[tuple[str, Iterable[dict[str, Any
         (
             {
                 "id": a.id,
-                "created_at": a.created_at.isoformat(),
+                "created_at": datetime_rfc3339(a.created_at),
                 "action": a.action,
                 "actor": a.actor_label,
                 "target": a.target,

@@ -27,6 +27,21 @@ MAX_EVENTS_PER_BATCH = 10_000
 DEFAULT_THRESHOLDS = {"low": 0.3, "medium": 0.5, "high": 0.75, "critical": 0.9}
 
 
+# The threat kinds each detector raises (threats store the kind, not the detector), so that
+# filtering threats by a detector's name finds all of them.
+THREAT_KINDS_BY_DETECTOR = {
+    "brute_force": (
+        "brute_force",
+        "credential_stuffing",
+        "password_spraying",
+        "success_after_failures",
+    ),
+    "sql_injection": ("sql_injection",),
+    "rate_limit": ("rate_limit", "ddos"),
+    "behavioral": ("off_hours", "permission_denied_run", "failed_operations"),
+}
+
+
 class ThreatStatus(models.TextChoices):
     OPEN = "open"
     MITIGATED = "mitigated"

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.security.constants import THREAT_KINDS_BY_DETECTOR
 from apps.security.models import BlockListEntry, SecurityEvent, Threat
 
 
@@ -40,12 +41,13 @@ def security_event_list(
 def threat_list(
     *, status: str | None = None, kind: str | None = None, min_severity: int | None = None
 ) -> QuerySet[Threat]:
-    """Return matching threats, most recently seen first."""
+    """Return matching threats, most recently seen first; `kind` is a threat kind or a
+    detector's name (all the kinds it raises)."""
     threats = Threat.objects.all()
     if status:
         threats = threats.filter(status=status)
     if kind:
-        threats = threats.filter(kind=kind)
+        threats = threats.filter(kind__in=(kind, *THREAT_KINDS_BY_DETECTOR.get(kind, ())))
     if min_severity is not None:
         threats = threats.filter(severity__gte=min_severity)
     return threats.order_by("-last_seen", "-id")

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.selectors import request_actor
 from apps.core.http import client_ip
+from apps.core.times import datetime_rfc3339
 from apps.privacy import selectors, services
 from apps.security.constants import USER_ID_MAX_LENGTH
 
@@ -32,7 +33,7 @@ def _user_id(raw: object) -> str:
 
 def _export_chunks(user_id: str) -> Iterator[bytes]:
     """The export document, written a row at a time."""
-    head = {"user_id": user_id, "generated_at": datetime.now(UTC).isoformat()}
+    head = {"user_id": user_id, "generated_at": datetime_rfc3339(datetime.now(UTC))}
     yield orjson.dumps(head)[:-1]
     for section, rows in selectors.subject_sections(user_id):
         yield b',"' + section.encode() + b'":['

@@ -80,7 +80,12 @@ class ThreatListView(APIView):
         operation_id="security_threats_list",
         parameters=[
             OpenApiParameter("status", str, enum=list(ThreatStatus.values)),
-            OpenApiParameter("kind", str, description="e.g. brute_force, sql_injection."),
+            OpenApiParameter(
+                "kind",
+                str,
+                description="A threat kind (e.g. brute_force, off_hours) or a detector's name "
+                "(brute_force, sql_injection, rate_limit, behavioral: all its kinds).",
+            ),
             OpenApiParameter("min_severity", str, description=SEVERITY_HELP),
             *PAGE_PARAMETERS,
         ],
