@@ -16,7 +16,8 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class RequestBodyMiddleware:
-    """Refuse chunked bodies and bodies over the limit; inflate gzip bodies within the limit."""
+    """Refuse bodies over the limit and chunked bodies the server cannot end; inflate gzip
+    bodies within the limit."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -34,22 +35,59 @@ def body_refusal(request: HttpRequest, limit: int) -> HttpResponse | None:
         return None
     raw_length = request.META.get("CONTENT_LENGTH", "")
     if raw_length in ("", None):
-        # Django reads a chunked body (no declared length) as empty: refuse it rather than
-        # lose it. Without Transfer-Encoding either, there is no body (RFC 9112 6.3).
-        if "HTTP_TRANSFER_ENCODING" in request.META:
-            return error_response(411, "A request body needs a Content-Length header.")
-        return None
-    length = parse_whole_number(str(raw_length))
-    if length is None:
-        return error_response(400, "Content-Length is not a number.")
-    if length > limit:
-        return _too_large(limit)
+        # Without Transfer-Encoding either, there is no body (RFC 9112 6.3).
+        if "HTTP_TRANSFER_ENCODING" not in request.META:
+            return None
+        refusal = _read_unsized(request, limit)
+    else:
+        refusal = _length_refusal(str(raw_length), limit)
+    if refusal is not None:
+        return refusal
     encoding = request.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
     if encoding in ("", "identity"):
         return None
     if encoding != "gzip":
         return error_response(415, f"Content-Encoding {encoding!r} is not supported; use gzip.")
     return _inflate_gzip(request, limit)
+
+
+def _length_refusal(raw_length: str, limit: int) -> HttpResponse | None:
+    length = parse_whole_number(raw_length)
+    if length is None:
+        return error_response(400, "Content-Length is not a number.")
+    if length > limit:
+        return _too_large(limit)
+    return None
+
+
+def _read_unsized(request: HttpRequest, limit: int) -> HttpResponse | None:
+    """Read a body sent without a length (chunked) to its end, up to the limit.
+
+    Django reads such a body as empty, so it is read here, but only where the WSGI server marks
+    its input as ending with the body (wsgi.input_terminated: gunicorn de-chunks it); elsewhere
+    (runserver) reading could block or lose it, so the answer is 411.
+    """
+    stream = request.META.get("wsgi.input")
+    if not request.META.get("wsgi.input_terminated") or stream is None:
+        return error_response(411, "A request body needs a Content-Length header.")
+    chunks, size = [], 0
+    try:
+        while size <= limit and (chunk := stream.read(limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except Exception as exc:  # the server's own error classes for a malformed chunk
+        return error_response(400, f"The chunked request body is malformed: {exc}.")
+    if size > limit:
+        return _too_large(limit)
+    _replace_body(request, b"".join(chunks))
+    return None
+
+
+def _replace_body(request: HttpRequest, body: bytes) -> None:
+    """Make `body` the request's body, as Django reads it, with its length declared."""
+    request._body = body
+    request._stream = io.BytesIO(body)  # type: ignore[attr-defined]
+    request.META["CONTENT_LENGTH"] = str(len(body))
 
 
 def _inflate_gzip(request: HttpRequest, limit: int) -> HttpResponse | None:
@@ -62,9 +100,7 @@ def _inflate_gzip(request: HttpRequest, limit: int) -> HttpResponse | None:
         return _too_large(limit)
     if not inflater.eof:
         return error_response(400, "The gzip body is truncated.")
-    request._body = body
-    request._stream = io.BytesIO(body)  # type: ignore[attr-defined]
-    request.META["CONTENT_LENGTH"] = str(len(body))
+    _replace_body(request, body)
     del request.META["HTTP_CONTENT_ENCODING"]
     return None
 

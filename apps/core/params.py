@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
-from apps.core.times import MAX_NS, NS_PER_S, datetime_ns
+from apps.core.times import MAX_NS, NS_PER_S, datetime_ns, rfc3339_upper
 
 # A decimal number as a query string may spell it: 12, -3.5, .5, 1e3.
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -86,7 +86,7 @@ def epoch_ns(raw: str) -> int | None:
             return None
         return int(seconds * NS_PER_S) if abs(seconds) <= MAX_NS else None
     try:
-        moment = datetime.fromisoformat(raw)
+        moment = datetime.fromisoformat(rfc3339_upper(raw))
     except ValueError:
         return None
     if moment.tzinfo is None:

@@ -11,12 +11,19 @@ from rest_framework import serializers
 MAX_NS = 2**63 - 1
 NS_PER_S = 1_000_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UPPER_T_Z = str.maketrans("tz", "TZ")
 
 
 def datetime_ns(moment: datetime) -> int:
     """Return an aware datetime as epoch nanoseconds, exactly (no float rounding)."""
     delta = moment - EPOCH
     return (delta.days * 86_400 + delta.seconds) * NS_PER_S + delta.microseconds * 1000
+
+
+def rfc3339_upper(raw: str) -> str:
+    """Return an RFC 3339 time with its "T" and "Z" upper-case: RFC 3339 (5.6) allows "t" and
+    "z" too, which Python's and Django's parsers refuse."""
+    return raw.translate(_UPPER_T_Z)
 
 
 def rfc3339(ns: int) -> str:

@@ -43,6 +43,9 @@ from apps.traces.services import SpanIn
 
 ID_FIELDS = frozenset({"traceId", "spanId", "parentSpanId"})
 STATUS_BY_CODE = {0: "UNSET", 1: "OK", 2: "ERROR"}
+# A malformed hex id becomes one byte, a length no id has, so that validation refuses its item
+# as it refuses a protobuf id of the wrong length (read as empty, a log's id would be dropped).
+_BAD_ID = base64.b64encode(b"\xff").decode()
 
 
 class BadRequest(ValueError):
@@ -69,6 +72,8 @@ def parse(body: bytes, *, is_json: bool, message_class: type[Message]) -> Messag
     try:
         if is_json:
             document = orjson.loads(body)
+            if not isinstance(document, dict):
+                raise BadRequest(f"The body is not a valid {message_class.__name__}: not an object")
             json_format.ParseDict(_ids_to_base64(document), message, ignore_unknown_fields=True)
         else:
             message.ParseFromString(body)
@@ -96,11 +101,15 @@ def _ids_to_base64(node: Any) -> Any:
 
 
 def _id_value(value: Any) -> str:
-    # A malformed id becomes empty and is refused per item by validation.
-    try:
-        return base64.b64encode(bytes.fromhex(value)).decode() if isinstance(value, str) else ""
-    except ValueError:
+    """Return a hex id as base64; an absent or empty id stays empty (OTLP's "no id")."""
+    if value is None or value == "":
         return ""
+    if not isinstance(value, str):
+        return _BAD_ID
+    try:
+        return base64.b64encode(bytes.fromhex(value)).decode()
+    except ValueError:
+        return _BAD_ID
 
 
 def answer(response: Message, *, as_json: bool) -> tuple[bytes, str]:

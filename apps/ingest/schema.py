@@ -206,6 +206,11 @@ _RUN_SUMMARY = {
         "flaky_tests": {"type": "integer"},
     },
 }
+_RUN_ANSWER = {
+    "type": "object",
+    "required": _RESULT["required"],
+    "properties": {**_RESULT["properties"], **_RUN_SUMMARY["properties"]},  # type: ignore[dict-item]
+}
 _JUNIT = {"schema": {"type": "string", "description": "JUnit XML, as pytest --junitxml writes it"}}
 _TEST_RUNS = {
     "post": {
@@ -236,13 +241,19 @@ _TEST_RUNS = {
             },
         },
         "responses": {
-            "201": {
-                "description": "The run was stored.",
-                "content": {"application/json": {"schema": _RUN_SUMMARY}},
-            },
             "200": {
-                "description": "The run was stored before; nothing changed.",
-                "content": {"application/json": {"schema": _RUN_SUMMARY}},
+                "description": "The run was stored with its good cases (created), or was stored "
+                "before and nothing changed (created: false); the items are the test cases.",
+                "content": {"application/json": {"schema": _RUN_ANSWER}},
+            },
+            "400": {
+                "description": "No case was accepted (the per-case reasons), or an error "
+                "envelope when the report or a run-level field is bad.",
+                "content": {
+                    "application/json": {
+                        "schema": {"oneOf": [_RESULT, {"$ref": "#/components/schemas/Error"}]}
+                    }
+                },
             },
             "503": {"description": "Storage busy or unreachable; see Retry-After."},
         },

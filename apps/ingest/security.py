@@ -19,7 +19,6 @@ import redis
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from apps.core.errors import error_response
 from apps.ingest import native
@@ -33,7 +32,7 @@ from apps.ingest.constants import (
 from apps.ingest.metrics import INGEST_ITEMS
 from apps.ingest.scrub import Ruleset, ruleset
 from apps.ingest.validation import Clock, ItemError, clock
-from apps.ingest.views import JSON, RETRY_AFTER_S, _refusal
+from apps.ingest.views import JSON, RETRY_AFTER_S, _refusal, post_only
 from apps.security.constants import (
     ENDPOINT_MAX_LENGTH,
     EVENT_TYPE_MAX_LENGTH,
@@ -55,7 +54,7 @@ CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def native_security_events(request: HttpRequest) -> HttpResponse:
     """Receive a batch of security events; answer each accepted event's score and detections."""
     refusal = _refusal(request, types=(JSON,))

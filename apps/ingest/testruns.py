@@ -1,8 +1,10 @@
 """POST /api/v1/ingest/test-runs: one test run as JUnit XML (as `pytest --junitxml` writes it)
 or JSON, stored once per (suite, run_id).
 
-A run is all or nothing: a report with any bad field or case is refused whole (400, each
-problem named), since a partial run would give wrong totals. XML is parsed with defusedxml and
+The items of this native batch are the test cases: a bad case is rejected on its own (its index
+in `cases`, or in the JUnit document's order) and the run is stored with the others; a run with
+no good case is not stored (400). A bad run-level field (suite, run id, start, …) refuses the
+whole report (400 in the error envelope, each problem named). XML is parsed with defusedxml and
 any DTD is refused, so entity expansion (billion laughs) and external entities never happen.
 """
 
@@ -22,13 +24,13 @@ from defusedxml.ElementTree import fromstring as xml_fromstring
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from apps.core.errors import error_response
+from apps.core.times import rfc3339_upper
 from apps.ingest import validation as check
 from apps.ingest.metrics import INGEST_ITEMS
 from apps.ingest.validation import Clock, ItemError, clock
-from apps.ingest.views import JSON, RETRY_AFTER_S, _refusal
+from apps.ingest.views import JSON, RETRY_AFTER_S, _refusal, post_only
 from apps.testruns.constants import (
     BRANCH_MAX_LENGTH,
     COMMIT_MAX_LENGTH,
@@ -77,20 +79,27 @@ class Report:
     started_ns: int | None = None
     duration_s: float | None = None
     problems: dict[str, str] = field(default_factory=dict)
+    # The rejected cases: (index, what is wrong); `case_key` names them in problems.
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    case_key: str = "cases"
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def test_runs(request: HttpRequest) -> HttpResponse:
-    """Receive one test run (JUnit XML or JSON); store it once; answer the stored run."""
+    """Receive one test run (JUnit XML or JSON); store it once with its good cases; answer the
+    accepted and rejected cases and the stored run."""
     refusal = _refusal(request, types=(JSON, *XML_TYPES))
     if refusal is not None:
         return refusal
     try:
-        run, generated = _run_in(request, clock())
+        run, report, generated = _run_in(request, clock())
     except ReportError as exc:
         details = {key: [message] for key, message in exc.problems.items()}
         return error_response(400, str(exc), details=details)
+    INGEST_ITEMS.labels(signal="testruns", outcome="rejected").inc(len(report.rejected))
+    if not run.cases:
+        return JsonResponse(_batch_answer(0, report.rejected), status=400)
     try:
         stored = run_ingest(run=run)
     except (OperationalError, redis.RedisError) as exc:
@@ -102,19 +111,35 @@ def test_runs(request: HttpRequest) -> HttpResponse:
         )
     if stored.created:
         INGEST_ITEMS.labels(signal="testruns", outcome="accepted").inc(len(run.cases))
-    body = {**stored.as_json(), "run_id_generated": generated}
-    return JsonResponse(body, status=201 if stored.created else 200)
+    body = {
+        **_batch_answer(len(run.cases), report.rejected),
+        **stored.as_json(),
+        "run_id_generated": generated,
+    }
+    return JsonResponse(body, status=200)
 
 
-def _run_in(request: HttpRequest, now: Clock) -> tuple[RunIn, bool]:
-    """Return the run the request describes and whether its run id was generated."""
+def _batch_answer(accepted: int, rejected: list[tuple[int, str]]) -> dict[str, Any]:
+    """Return the native-batch answer, the test cases being its items."""
+    return {
+        "accepted": accepted,
+        "rejected": len(rejected),
+        "errors": [{"index": index, "message": message} for index, message in sorted(rejected)],
+    }
+
+
+def _run_in(request: HttpRequest, now: Clock) -> tuple[RunIn, Report, bool]:
+    """Return the run the request describes (its good cases), the report (its rejected cases)
+    and whether the run id was generated."""
     report = (
         _json_report(request.body) if request.content_type == JSON else _xml_report(request.body)
     )
     fields = _fields(request.GET, report)
     started_ns = _started_ns(report, now)
     if report.problems:
-        raise ReportError(dict(list(report.problems.items())[:MAX_PROBLEMS]))
+        named = {f"{report.case_key}[{i}]": message for i, message in report.rejected}
+        problems = {**report.problems, **named}
+        raise ReportError(dict(list(problems.items())[:MAX_PROBLEMS]))
     generated = not fields.get("run_id")
     if generated:
         fields["run_id"] = _content_run_id(request.body, fields)
@@ -129,7 +154,7 @@ def _run_in(request: HttpRequest, now: Clock) -> tuple[RunIn, bool]:
         branch=fields.get("branch", ""),
         duration_s=report.duration_s,
     )
-    return run, generated
+    return run, report, generated
 
 
 def _fields(query: Mapping[str, str], report: Report) -> dict[str, str]:
@@ -195,7 +220,7 @@ def _json_report(body: bytes) -> Report:
     elif len(raw_cases) > MAX_CASES_PER_RUN:
         report.problems["cases"] = f"at most {MAX_CASES_PER_RUN} test cases a run"
     else:
-        report.cases = _json_cases(raw_cases, report.problems)
+        _json_cases(raw_cases, report)
     if payload.get("started_at") is not None:
         report.started_ns = _json_time(payload["started_at"], report.problems)
     return report
@@ -210,16 +235,14 @@ def _json_time(raw: Any, problems: dict[str, str]) -> int | None:
         return None
 
 
-def _json_cases(raw_cases: list, problems: dict[str, str]) -> list[CaseIn]:
-    cases = []
+def _json_cases(raw_cases: list, report: Report) -> None:
     for index, raw in enumerate(raw_cases):
-        where = f"cases[{index}]"
         if not isinstance(raw, dict):
-            problems[where] = "must be an object"
+            report.rejected.append((index, "must be an object"))
             continue
         case = _case(
-            where,
-            problems,
+            index,
+            report,
             name=raw.get("name"),
             module=raw.get("module"),
             outcome=raw.get("outcome"),
@@ -227,14 +250,11 @@ def _json_cases(raw_cases: list, problems: dict[str, str]) -> list[CaseIn]:
             message=raw.get("message"),
         )
         if case is not None:
-            cases.append(case)
-    return cases
+            report.cases.append(case)
 
 
-def _case(
-    where: str, problems: dict[str, str], time_key: str = "duration", **raw: Any
-) -> CaseIn | None:
-    """Return a checked case, or None after noting each of its problems as `where.field`."""
+def _case(index: int, report: Report, time_key: str = "duration", **raw: Any) -> CaseIn | None:
+    """Return a checked case, or None after rejecting it with each of its problems named."""
     found: dict[str, str] = {}
     name = _text(raw["name"], "name", NAME_MAX_LENGTH, found, required=True)
     module = _text(raw["module"], "module", MODULE_MAX_LENGTH, found)
@@ -243,8 +263,10 @@ def _case(
     if outcome not in Outcome.values:
         found["outcome"] = f"one of {', '.join(Outcome.values)}"
     duration = _duration(raw["duration"], found, time_key)
-    problems.update({f"{where}.{key}": message for key, message in found.items()})
-    return None if found else CaseIn(name, module, outcome, duration, message)
+    if found:
+        report.rejected.append((index, "; ".join(f"{key}: {text}" for key, text in found.items())))
+        return None
+    return CaseIn(name, module, outcome, duration, message)
 
 
 def _text(raw: Any, key: str, max_len: int, found: dict[str, str], *, required=False) -> str:
@@ -277,7 +299,7 @@ def _duration(raw: Any, found: dict[str, str], key: str = "duration") -> float |
 
 def _xml_report(body: bytes) -> Report:
     root = _xml_root(body)
-    report = Report({}, [])
+    report = Report({}, [], case_key="testcase")
     # Iterative walk (no recursion on deep nesting): each element with its nearest testsuite.
     stack: list[tuple[Element, Element | None]] = [(root, None)]
     suites, index = [], 0
@@ -320,8 +342,8 @@ def _xml_case(element: Element, suite: Element | None, index: int, report: Repor
             break
     module = element.get("classname") or (suite.get("name", "") if suite is not None else "")
     case = _case(
-        f"testcase[{index}]",
-        report.problems,
+        index,
+        report,
         "time",
         name=element.get("name"),
         module=module,
@@ -356,7 +378,7 @@ def _xml_suite_facts(root: Element, suites: list[Element], report: Report) -> No
 def _xml_time(raw: str | None, problems: dict[str, str]) -> int | None:
     """Return a testsuite timestamp in epoch ns (ISO 8601; without a zone it is UTC)."""
     try:
-        moment = datetime.fromisoformat(raw or "")
+        moment = datetime.fromisoformat(rfc3339_upper(raw or ""))
     except ValueError:
         problems["testsuite.timestamp"] = "an ISO 8601 time"
         return None

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from apps.core.times import rfc3339_upper
 from apps.ingest.constants import (
     MAX_ATTRIBUTE_DEPTH,
     MAX_ATTRIBUTE_KEY_LEN,
@@ -135,7 +136,7 @@ def timestamp_ns(raw: Any, field: str, *, clock: Clock, default_now: bool = Fals
 
 def _rfc3339_ns(raw: str, field: str) -> int:
     try:
-        parsed = parse_datetime(raw)
+        parsed = parse_datetime(rfc3339_upper(raw))
     except ValueError:
         parsed = None
     if parsed is None or parsed.tzinfo is None:

@@ -4,13 +4,13 @@
 import logging
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 import orjson
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
@@ -35,6 +35,20 @@ logger = logging.getLogger(__name__)
 JSON = "application/json"
 PROTOBUF = "application/x-protobuf"
 RETRY_AFTER_S = "1"
+
+
+def post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Let only POST through; any other method is a 405 in the error envelope, with Allow."""
+
+    @wraps(view)
+    def posted(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            return error_response(
+                405, f"{request.method} is not allowed here; use POST.", headers={"Allow": "POST"}
+            )
+        return view(request, *args, **kwargs)
+
+    return posted
 
 
 def _refusal(request: HttpRequest, *, types: tuple[str, ...]) -> HttpResponse | None:
@@ -185,7 +199,7 @@ def _native(request: HttpRequest, signal: Signal) -> HttpResponse:
 
 def _endpoint(handle: Callable[[HttpRequest, Signal], HttpResponse], signal: Signal, doc: str):
     @csrf_exempt
-    @require_POST
+    @post_only
     def view(request: HttpRequest) -> HttpResponse:
         return handle(request, signal)
 

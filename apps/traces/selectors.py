@@ -12,7 +12,7 @@ from apps.traces.constants import ERROR_STATUSES, SPAN_COLUMNS, TRACE_MAX_SPANS
 from apps.traces.models import Span, TraceSummary
 from apps.traces.tree import span_tree
 
-_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+_TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")  # stored lower-case; read in either case
 
 
 def trace_summary_list(
@@ -76,6 +76,7 @@ def trace_get(*, trace_id: str) -> Trace | None:
     """Return the trace as a tree of spans from its root(s), or None for an unknown id."""
     if not _TRACE_ID.fullmatch(trace_id):
         return None
+    trace_id = trace_id.lower()
     spans = list(
         Span.objects.filter(trace_id=trace_id)
         .order_by("start_ns", "span_id")

@@ -133,5 +133,6 @@ def test_ten_thousand_malformed_requests_get_no_5xx_and_json_errors_in_the_envel
 
     assert sum(statuses.values()) == REQUESTS, statuses
     assert problems == [], (len(problems), Counter(p[0].split()[1] for p in problems), problems[:5])
-    # Each guard was reached: bad input, credentials, scope, length, size and type.
-    assert {400, 401, 403, 411, 413, 415} <= set(statuses), statuses
+    # Each guard was reached: bad input, credentials, scope, size and type. (No 411: gunicorn
+    # ends a chunked body, which is then read.)
+    assert {400, 401, 403, 413, 415} <= set(statuses), statuses

@@ -154,6 +154,24 @@ def test_erasure_also_finds_numeric_user_ids(admin_client, make_key):
     assert response.json()["erased"]["logs"] == 1
 
 
+def test_erasure_takes_an_integer_user_id_as_security_ingest_stores_it(admin_client, make_key):
+    ingest = key_client(make_key("ingest"))
+    event = {"event_type": "auth_failure", "user_id": 5, "source_ip": "203.0.113.7"}
+    ingest.post(
+        "/api/v1/ingest/security-events",
+        orjson.dumps({"service": "api", "events": [event]}),
+        content_type="application/json",
+    )
+
+    response = admin_client.post(
+        "/api/v1/privacy/erase", orjson.dumps({"user_id": 5}), content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["erased"]["security"] == 1
+    assert not SecurityEvent.objects.filter(user_id="5").exists()
+
+
 @pytest.mark.parametrize("client_fixture", ["viewer_client", "operator_client"])
 def test_only_admins_export_or_erase(request, client_fixture):
     client = request.getfixturevalue(client_fixture)
@@ -169,7 +187,16 @@ def test_only_admins_export_or_erase(request, client_fixture):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"user_id": ""}, {"user_id": 7}, {"user_id": "x" * 201}, {"user_id": "a\x00b"}, []],
+    [
+        {},
+        {"user_id": ""},
+        {"user_id": True},
+        {"user_id": 1.5},
+        {"user_id": ["alice"]},
+        {"user_id": "x" * 201},
+        {"user_id": "a\x00b"},
+        [],
+    ],
 )
 def test_a_missing_or_bad_user_id_is_a_400(admin_client, body):
     response = admin_client.post(

@@ -211,7 +211,16 @@ def test_a_very_deep_trace_is_still_answered(viewer_client):
     assert response.json()["span_count"] == 1501
 
 
-@pytest.mark.parametrize("raw_id", [trace_id(404), "not-a-trace", "A" * 32, "0" * 33])
+def test_a_trace_is_found_by_its_id_in_upper_case_and_answered_in_lower_case(viewer_client):
+    spans_write(spans=[SpanInFactory(trace=0xABC, span=1)])
+
+    response = viewer_client.get(f"/api/v1/traces/{trace_id(0xABC).upper()}")
+
+    assert response.status_code == 200
+    assert response.json()["trace_id"] == trace_id(0xABC)
+
+
+@pytest.mark.parametrize("raw_id", [trace_id(404), "not-a-trace", "A" * 32, "G" * 32, "0" * 33])
 def test_an_unknown_or_malformed_trace_id_is_a_404_in_the_envelope(viewer_client, raw_id):
     response = viewer_client.get(f"/api/v1/traces/{raw_id}")
 

@@ -22,6 +22,8 @@ JSON = "application/json"
 
 
 def _user_id(raw: object) -> str:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)  # security-event ingest stores a numeric user id as its decimal string
     if not isinstance(raw, str) or not raw.strip():
         raise ValidationError({"user_id": ["required: the subject's id as the services send it"]})
     if len(raw) > USER_ID_MAX_LENGTH:
