@@ -2,7 +2,6 @@
 
 import time
 from collections.abc import Callable
-from functools import wraps
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -10,26 +9,15 @@ from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from apps.core import selectors
-from apps.core.errors import error_response
+from apps.core.methods import methods_only
 from apps.core.metrics import exposition
-
-READ_METHODS = ("GET", "HEAD")
-ALLOW = ", ".join(READ_METHODS)
 
 
 def read_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
     """Serve GET and HEAD, any other method 405 in the envelope. HEAD runs as GET: the server
     (gunicorn, runserver) drops the body and keeps the headers. CSRF-exempt: these views
     change nothing, and a probe has no CSRF token."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest) -> HttpResponse:
-        if request.method not in READ_METHODS:
-            message = f"Method {request.method} not allowed; use {ALLOW}."
-            return error_response(405, message, headers={"Allow": ALLOW})
-        return view(request)
-
-    return csrf_exempt(never_cache(guarded))
+    return csrf_exempt(never_cache(methods_only("GET", "HEAD")(view)))
 
 
 @read_only

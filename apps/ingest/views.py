@@ -4,7 +4,6 @@
 import logging
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 import orjson
@@ -21,6 +20,7 @@ from apps.accounts.authentication import key_from_headers
 from apps.accounts.constants import Scope
 from apps.alerts import triggers as alert_triggers
 from apps.core.errors import error_response
+from apps.core.methods import methods_only
 from apps.core.results import WriteResult
 from apps.ingest import native, otlp
 from apps.ingest.metrics import INGEST_ITEMS
@@ -37,18 +37,7 @@ PROTOBUF = "application/x-protobuf"
 RETRY_AFTER_S = "1"
 
 
-def post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Let only POST through; any other method is a 405 in the error envelope, with Allow."""
-
-    @wraps(view)
-    def posted(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method != "POST":
-            return error_response(
-                405, f"{request.method} is not allowed here; use POST.", headers={"Allow": "POST"}
-            )
-        return view(request, *args, **kwargs)
-
-    return posted
+post_only = methods_only("POST")
 
 
 def _refusal(request: HttpRequest, *, types: tuple[str, ...]) -> HttpResponse | None:
