@@ -6,7 +6,7 @@ from apps.accounts.selectors import request_actor
 from apps.alerts import services
 from apps.alerts.channels.registry import KINDS
 from apps.alerts.constants import DeliveryStatus
-from apps.alerts.crypto import secrets_decrypt, secrets_encrypt
+from apps.alerts.crypto import secrets_encrypt
 from apps.alerts.evaluators.base import RuleParamsError
 from apps.alerts.models import (
     Alert,
@@ -60,11 +60,10 @@ class ChannelForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean() or {}
-        old = secrets_decrypt(self.instance.secrets_token) if self.instance.secrets_token else {}
+        kind = data.get("kind", "")
         try:
-            plain, secret = services.channel_config_split(
-                data.get("kind", ""), {**old, **(data.get("config") or {})}
-            )
+            merged = services.channel_config_merged(self.instance, kind, data.get("config") or {})
+            plain, secret = services.channel_config_split(kind, merged)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
         data["config"], self.secret_values = plain, secret
@@ -136,14 +135,26 @@ class AlertAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{done} alerts changed.", messages.SUCCESS)
 
 
+class SilenceForm(forms.ModelForm):
+    class Meta:
+        model = Silence
+        fields = ("matchers", "starts_at", "ends_at", "comment")
+
+    def clean_matchers(self):
+        try:
+            return services.silence_matchers_clean(self.cleaned_data.get("matchers"))
+        except services.AlertError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
 @admin.register(Silence)
 class SilenceAdmin(admin.ModelAdmin):
+    form = SilenceForm
     list_display = ("pk", "matchers", "starts_at", "ends_at", "creator", "comment", "expired_at")
     fields = ("matchers", "starts_at", "ends_at", "comment")
     actions = ["expire"]
 
     def save_model(self, request, obj, form, change) -> None:
-        obj.matchers = services.silence_matchers_clean(obj.matchers)
         if not change:
             obj.created_by, obj.creator = request.user, request.user.get_username()
         super().save_model(request, obj, form, change)

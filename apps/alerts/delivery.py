@@ -25,6 +25,7 @@ from apps.alerts.channels.base import (
 from apps.alerts.channels.registry import channel_for
 from apps.alerts.constants import DeliveryStatus
 from apps.alerts.crypto import secrets_decrypt
+from apps.alerts.metrics import NOTIFICATIONS
 from apps.alerts.models import Alert, Channel, Delivery, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
@@ -46,12 +47,15 @@ def delivery_attempt(*, delivery_id: int, now: datetime, retry: bool = True) -> 
     started = time.perf_counter()
     result, error = _send(delivery)
     latency_ms = (time.perf_counter() - started) * 1000
-    return _record(delivery, result, error, latency_ms, now, retry=retry)
+    retry_in = _record(delivery, result, error, latency_ms, now, retry=retry)
+    NOTIFICATIONS.labels(channel_kind=_kind(delivery), outcome=_outcome(error)).inc()
+    return retry_in
 
 
 def _send(delivery: Delivery) -> tuple[SendResult | None, ChannelError | None]:
     try:
         kind, target = _target(delivery)
+        target_check(kind, target)
         notification = notification_for(delivery)
         return channel_for(kind).send(
             notification, target, timeout_s=settings.AIVMON_ALERT_SEND_TIMEOUT_S
@@ -60,6 +64,25 @@ def _send(delivery: Delivery) -> tuple[SendResult | None, ChannelError | None]:
         return None, exc
     except ValueError as exc:  # a channel whose config or secrets cannot be used
         return None, FinalError(str(exc))
+
+
+def target_check(kind: str, target: Target) -> None:
+    """Raise FinalError unless the stored config passes the kind's checks (a channel stored
+    before a check existed, or changed in the database, fails here and not inside `send`)."""
+    try:
+        channel_for(kind).validate({**target.config, **target.secrets})
+    except ValueError as exc:
+        raise FinalError(f"the stored config of this {kind} channel cannot be used: {exc}") from exc
+
+
+def _kind(delivery: Delivery) -> str:
+    return delivery.channel.kind if delivery.channel is not None else EMAIL
+
+
+def _outcome(error: ChannelError | None) -> str:
+    if error is None:
+        return "sent"
+    return "retryable" if isinstance(error, RetryableError) else "final"
 
 
 def _target(delivery: Delivery) -> tuple[str, Target]:
@@ -87,9 +110,7 @@ def _record(
     *,
     retry: bool,
 ) -> float | None:
-    outcome = (
-        "sent" if error is None else ("retryable" if isinstance(error, RetryableError) else "final")
-    )
+    outcome = _outcome(error)
     DeliveryAttempt.objects.create(
         delivery=delivery,
         at=now,

@@ -1,6 +1,6 @@
 """Alert reads: alerts with their notifications, rules, channels, silences."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from apps.alerts.models import Alert, AlertRule, Channel, Delivery, Silence
 
@@ -44,3 +44,14 @@ def silence_list(*, active_only: bool = False) -> QuerySet[Silence]:
 
 def silence_get(*, silence_id: int) -> Silence | None:
     return Silence.objects.filter(pk=silence_id).first()
+
+
+def alert_counts() -> dict[tuple[str, int], int]:
+    """Return how many alerts are in each (state, severity), in one GROUP BY."""
+    rows = (
+        Alert.objects.order_by()
+        .values("state", "severity")
+        .annotate(count=Count("pk"))
+        .values_list("state", "severity", "count")
+    )
+    return {(state, severity): count for state, severity, count in rows}

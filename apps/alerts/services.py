@@ -12,7 +12,13 @@ from django.utils import timezone
 
 from apps.alerts import lifecycle, triggers
 from apps.alerts.channels.registry import channel_for
-from apps.alerts.constants import ACTIVE_STATES, AlertState, DeliveryStatus, Event
+from apps.alerts.constants import (
+    ACTIVE_STATES,
+    LABEL_MAX_LENGTH,
+    AlertState,
+    DeliveryStatus,
+    Event,
+)
 from apps.alerts.crypto import secrets_decrypt, secrets_encrypt
 from apps.alerts.delivery import delivery_attempt
 from apps.alerts.evaluators.registry import evaluator_for
@@ -143,13 +149,12 @@ def channel_save(
     enabled: bool = True,
     actor: Actor,
 ) -> Channel:
-    """Create or change a channel; secret fields are stored encrypted; audited (no secrets)."""
+    """Create or change a channel; the config it ends with (after a change of kind too) is
+    checked by its kind's plug-in; secret fields are stored encrypted; audited (no secrets)."""
     creating = channel is None
     channel = channel or Channel(kind=kind)
-    if config is not None or creating:
-        config = config or {}
-        old_secrets = secrets_decrypt(channel.secrets_token) if channel.secrets_token else {}
-        plain, secret = channel_config_split(kind, {**old_secrets, **config})
+    if creating or config is not None or kind != channel.kind:
+        plain, secret = _channel_config_checked(channel, kind, config)
         channel.config, channel.secrets_token = plain, secrets_encrypt(secret) if secret else ""
     channel.name, channel.kind, channel.enabled = name, kind, enabled
     with transaction.atomic():
@@ -161,6 +166,37 @@ def channel_save(
             details={"name": channel.name, "kind": channel.kind},
         )
     return channel
+
+
+def channel_config_merged(
+    channel: Channel, kind: str, config: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Return the config a change leaves the channel with, before its kind checks it.
+
+    Secrets are write-only, so a config without them keeps the stored ones, but only those
+    that are secrets of `kind` too: a change of kind never turns a stored secret into a
+    plain field shown again. With no config given (a change of kind alone), the stored plain
+    config is kept as well.
+    """
+    stored = secrets_decrypt(channel.secrets_token) if channel.secrets_token else {}
+    secret_fields = channel_for(kind).secret_fields
+    kept = {key: value for key, value in stored.items() if key in secret_fields}
+    plain = dict(channel.config) if config is None else {}
+    return {**plain, **kept, **(config or {})}
+
+
+def _channel_config_checked(
+    channel: Channel, kind: str, config: Mapping[str, Any] | None
+) -> tuple[dict, dict]:
+    try:
+        return channel_config_split(kind, channel_config_merged(channel, kind, config))
+    except ValueError as exc:
+        if config is None and kind != channel.kind:
+            raise ValueError(
+                f"the stored config of this {channel.kind} channel does not suit a {kind} "
+                f"channel ({exc}): send the whole config for {kind} with the new kind"
+            ) from exc
+        raise
 
 
 def channel_test(*, channel: Channel, actor: Actor) -> Delivery:
@@ -199,10 +235,24 @@ def silence_matchers_clean(matchers: Any) -> list[dict[str, str]]:
             raise AlertError(
                 {"matchers": f"label and value strings, op one of {' '.join(SILENCE_OPS)}"}
             )
+        _matcher_length(label, value)
         if op in ("=~", "!~"):
             _regex(value)
-        cleaned.append({"label": label[:200], "op": op, "value": value[:200]})
+        cleaned.append({"label": label, "op": op, "value": value})
     return cleaned
+
+
+def _matcher_length(label: str, value: str) -> None:
+    # Stored whole or refused: a cut value would silence other alerts than asked (or, a regex,
+    # no longer compile). Alert labels are cut at the same length, so no longer value matches.
+    longest = max(len(label), len(value))
+    if longest > LABEL_MAX_LENGTH:
+        raise AlertError(
+            {
+                "matchers": f"a matcher's label and value are at most {LABEL_MAX_LENGTH} "
+                f"characters (one has {longest})"
+            }
+        )
 
 
 def _regex(value: str) -> None:

@@ -2,6 +2,7 @@
 
 import logging
 import sys
+from http import HTTPStatus
 from typing import Any
 
 import redis
@@ -78,7 +79,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         code, message, details = "invalid", "The request is not valid.", response.data
     else:
         code, message, details = _describe(exc, response.status_code)
-    response.data = error_body(code, message, details)
+    response.data = error_body(code, message or _status_message(response.status_code), details)
     return response
 
 
@@ -99,6 +100,14 @@ def _describe(exc: Exception, status_code: int) -> tuple[str, str, Any]:
             return code, str(detail), None
         return code, _CODES_BY_STATUS.get(status_code, "error").replace("_", " "), detail
     return _CODES_BY_STATUS.get(status_code, "error"), str(exc), None
+
+
+def _status_message(status_code: int) -> str:
+    # A bare `raise Http404` (or PermissionDenied) has no text: a person still gets a sentence.
+    try:
+        return HTTPStatus(status_code).phrase.capitalize() + "."
+    except ValueError:
+        return "The request failed."
 
 
 def is_api_request(request: HttpRequest) -> bool:

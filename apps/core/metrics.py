@@ -1,4 +1,6 @@
-"""aivmon's own Prometheus metrics: request counts and latencies, Celery tasks, queues, heartbeat.
+"""aivmon's own Prometheus metrics: request counts and latencies, Celery tasks, queues, heartbeat,
+and what apps add (ingest counts, alerts; an app's figures read at scrape time register through
+`scrape_time_register`).
 
 Under gunicorn and Celery the processes share PROMETHEUS_MULTIPROC_DIR, so one scrape of
 /metrics sums every process on the machine.
@@ -18,6 +20,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from apps.core import selectors
 
@@ -65,6 +68,14 @@ class ScrapeTimeCollector:
 
 _SCRAPE_TIME = CollectorRegistry(auto_describe=False)
 _SCRAPE_TIME.register(ScrapeTimeCollector())
+_scrape_time_kinds: set[type] = set()
+
+
+def scrape_time_register(collector: Collector) -> None:
+    """Add a collector read at each scrape (e.g. counts from the database), once per class."""
+    if type(collector) not in _scrape_time_kinds:
+        _scrape_time_kinds.add(type(collector))
+        _SCRAPE_TIME.register(collector)
 
 
 def exposition() -> bytes:

@@ -299,3 +299,142 @@ def test_malformed_yaml_is_a_400(admin_client):
     )
 
     assert response.status_code == 400
+
+
+def _silence_body(value: str, op: str = "=") -> dict:
+    ends = timezone.now().timestamp() + 60
+    return {"matchers": [{"label": "nomatch", "op": op, "value": value}], "ends_at": ends}
+
+
+@pytest.mark.parametrize(
+    "value, op", [("(" * 150 + ")" * 150, "=~"), ("a" * 300, "="), ("a" * 201, "!=")]
+)
+def test_a_matcher_value_longer_than_stored_is_a_400_naming_the_limit(operator_client, value, op):
+    response = _post(operator_client, "/api/v1/silences", _silence_body(value, op))
+
+    assert response.status_code == 400
+    assert "200 characters" in response.json()["error"]["details"]["matchers"]
+    assert not Silence.objects.exists()
+
+
+def test_a_matcher_value_of_the_stored_length_is_kept_whole(operator_client):
+    response = _post(operator_client, "/api/v1/silences", _silence_body("a" * 200))
+
+    assert response.status_code == 201
+    assert Silence.objects.get().matchers[0]["value"] == "a" * 200
+
+
+def test_a_stored_silence_whose_regex_does_not_compile_silences_nothing():
+    Silence.objects.create(
+        matchers=[{"label": "host", "op": "=~", "value": "(" * 150}],
+        starts_at=timezone.now() - timedelta(minutes=1),
+        ends_at=timezone.now() + timedelta(hours=1),
+    )
+    RuleFactory()
+    cpu(97)
+
+    engine.rules_evaluate(now=timezone.now())
+
+    assert Alert.objects.get().state == AlertState.FIRING
+
+
+@pytest.mark.parametrize("scope", ["read", "write"])
+def test_a_read_or_a_write_key_lists_silences(make_key, scope):
+    response = key_client(make_key(scope)).get("/api/v1/silences")
+
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+def test_a_read_key_cannot_add_a_silence(make_key):
+    response = _post(key_client(make_key("read")), "/api/v1/silences", _silence_body("a"))
+
+    assert response.status_code == 403
+
+
+def _channel(client, kind: str, config: dict) -> int:
+    created = _post(client, "/api/v1/channels", {"name": "c", "kind": kind, "config": config})
+    assert created.status_code == 201, created.content
+    return created.json()["id"]
+
+
+def _patch(client, url: str, body: dict):
+    return client.patch(url, body, content_type="application/json")
+
+
+def test_changing_a_webhook_into_slack_makes_its_url_a_write_only_secret(admin_client):
+    url = "https://hooks.slack.com/services/T0/B0/SECRETPART"
+    channel_id = _channel(admin_client, "webhook", {"url": url})
+
+    changed = _patch(admin_client, f"/api/v1/channels/{channel_id}", {"kind": "slack"})
+
+    assert changed.status_code == 200
+    assert changed.json()["config"] == {} and changed.json()["secret_fields_set"] == ["url"]
+    assert "SECRETPART" not in str(Channel.objects.get().config)
+
+
+@pytest.mark.parametrize("kind", ["github", "email", "sentry"])
+def test_changing_the_kind_alone_checks_the_stored_config_as_the_new_kind(admin_client, kind):
+    channel_id = _channel(admin_client, "webhook", {"url": "http://127.0.0.1:9/hook"})
+
+    changed = _patch(admin_client, f"/api/v1/channels/{channel_id}", {"kind": kind})
+
+    assert changed.status_code == 400
+    assert f"suit a {kind} channel" in changed.json()["error"]["details"]["config"][0]
+    assert Channel.objects.get().kind == "webhook"
+
+
+def test_changing_the_kind_with_a_whole_new_config_is_checked_as_a_post_of_that_kind(admin_client):
+    channel_id = _channel(admin_client, "webhook", {"url": "http://127.0.0.1:9/a", "secret": "s"})
+    url = f"/api/v1/channels/{channel_id}"
+
+    incomplete = _patch(admin_client, url, {"kind": "github", "config": {"repo": "o/n"}})
+    changed = _patch(admin_client, url, {"kind": "email", "config": {"role": "operator"}})
+
+    assert incomplete.status_code == 400
+    assert changed.status_code == 200 and changed.json()["config"] == {"role": "operator"}
+    assert changed.json()["secret_fields_set"] == []
+
+
+def test_changing_a_slack_channel_into_a_webhook_never_shows_its_secret_url(admin_client):
+    channel_id = _channel(admin_client, "slack", {"url": "https://hooks.slack.com/services/X"})
+
+    changed = _patch(admin_client, f"/api/v1/channels/{channel_id}", {"kind": "webhook"})
+
+    assert changed.status_code == 400
+    assert "hooks.slack.com" not in changed.content.decode()
+
+
+def test_testing_a_channel_whose_stored_config_is_broken_is_a_dead_delivery(admin_client):
+    channel = ChannelFactory(kind="email", config={"url": "http://127.0.0.1:9/hook"})
+
+    response = _post(admin_client, f"/api/v1/channels/{channel.pk}/test")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "dead"
+    assert "stored config of this email channel" in response.json()["last_error"]
+
+
+@pytest.mark.parametrize(
+    "method, url, what",
+    [
+        ("get", "/api/v1/alert-rules/999", "alert rule"),
+        ("get", "/api/v1/channels/999", "channel"),
+        ("get", "/api/v1/alerts/999", "alert"),
+        ("post", "/api/v1/alerts/999/acknowledge", "alert"),
+        ("delete", "/api/v1/silences/999", "silence"),
+    ],
+)
+def test_a_missing_object_is_a_404_saying_what_is_missing(admin_client, method, url, what):
+    response = getattr(admin_client, method)(url, content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == f"No such {what}."
+
+
+def test_a_metric_absence_rule_may_name_neither_metric_nor_service(admin_client):
+    body = {"name": "absent2", "kind": "metric_absence", "params": {"for_s": 60}}
+
+    response = _post(admin_client, "/api/v1/alert-rules", body)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["params"]["for_s"] == 60

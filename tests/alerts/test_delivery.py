@@ -3,12 +3,13 @@ the ledger, and a channel's test notification."""
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from apps.alerts import services
 from apps.alerts.channels.webhook import verify
 from apps.alerts.constants import DeliveryStatus
 from apps.alerts.delivery import delivery_attempt
-from apps.alerts.models import Delivery
+from apps.alerts.models import Channel, Delivery
 from apps.audit.services import SYSTEM
 from tests.alerts.factories import RuleFactory, cpu
 from tests.alerts.servers import RecordingHTTPServer
@@ -152,3 +153,30 @@ def test_a_failing_test_notification_is_reported_not_retried(admin_client):
 
     assert response.json()["status"] == "dead" and response.json()["last_status_code"] == 500
     assert len(receiver.requests) == 1
+
+
+def _notifications_counted(kind: str, outcome: str) -> float:
+    labels = {"channel_kind": kind, "outcome": outcome}
+    return REGISTRY.get_sample_value("aivmon_alert_notifications_total", labels) or 0.0
+
+
+def test_every_attempt_is_counted_by_channel_kind_and_outcome():
+    sent_before = _notifications_counted("webhook", "sent")
+    retryable_before = _notifications_counted("webhook", "retryable")
+    with RecordingHTTPServer([(500, {}, b"")]) as receiver:
+        _attempt_until_settled(_firing_delivery(f"{receiver.url}/hook"))
+
+    assert _notifications_counted("webhook", "sent") == sent_before + 1
+    assert _notifications_counted("webhook", "retryable") == retryable_before + 1
+
+
+def test_a_delivery_through_a_channel_stored_with_a_broken_config_is_dead_not_an_error():
+    with RecordingHTTPServer() as receiver:
+        delivery = _firing_delivery(f"{receiver.url}/hook")
+    Channel.objects.update(kind="github")  # as a kind change before PATCH checked it did
+
+    waits = _attempt_until_settled(delivery)
+
+    delivery.refresh_from_db()
+    assert waits == [] and delivery.status == DeliveryStatus.DEAD
+    assert delivery.last_error.startswith("the stored config of this github channel")

@@ -86,9 +86,37 @@ def test_a_metric_absence_rule_fires_when_a_metric_stops_and_resolves_when_it_re
     assert quiet == [] and absent == [AlertState.FIRING]
 
 
-def test_a_metric_absence_rule_needs_something_to_watch():
-    with pytest.raises(RuleParamsError):
-        evaluator_for("metric_absence").validate({"for_s": 300})
+def test_a_metric_absence_rule_watching_nothing_fires_when_no_point_arrives_and_resolves_on_one():
+    RuleFactory(kind="metric_absence", params={"for_s": 60})
+    now = timezone.now()
+
+    engine.rules_evaluate(now=now)
+    nothing_arrived = _states()
+    cpu(50, at=now + timedelta(seconds=10))
+    engine.rules_evaluate(now=now + timedelta(seconds=20))
+    a_point_arrived = _states()
+
+    assert nothing_arrived == [AlertState.FIRING]
+    assert a_point_arrived == [AlertState.RESOLVED]
+
+
+def test_a_metric_absence_rule_watching_nothing_fires_when_every_metric_stops():
+    RuleFactory(kind="metric_absence", params={"for_s": 60})
+    now = timezone.now()
+    cpu(50, at=now)
+
+    engine.rules_evaluate(now=now + timedelta(seconds=30))
+    quiet = _states()
+    engine.rules_evaluate(now=now + timedelta(seconds=90))
+
+    assert quiet == [] and _states() == [AlertState.FIRING]
+
+
+def test_a_metric_absence_shorter_than_last_seen_is_kept_says_why():
+    with pytest.raises(RuleParamsError) as refused:
+        evaluator_for("metric_absence").validate({"for_s": 5})
+
+    assert "at most once every 60 s" in refused.value.errors["for_s"]
 
 
 def test_ingested_metrics_queue_one_evaluation_per_watching_rule(

@@ -2,18 +2,18 @@
 
 from collections.abc import Callable
 
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.constants import Scope
-from apps.accounts.permissions import ReadOrAdmin
+from apps.accounts.permissions import HasScopeOrRole, ReadOrAdmin, allows
 from apps.accounts.selectors import request_actor
 from apps.alerts import rules_io, selectors, services
 from apps.alerts.api import params
@@ -35,9 +35,9 @@ from apps.core.pagination import OpaqueCursorPagination
 from apps.core.parsers import OrjsonParser, YamlParser, YamlRenderer
 
 
-def _found(value):
+def _found(value, what: str):
     if value is None:
-        raise Http404
+        raise NotFound(f"No such {what}.")
     return value
 
 
@@ -75,7 +75,9 @@ class AlertDetailView(APIView):
 
     @extend_schema(operation_id="alerts_retrieve", responses=AlertDetailSerializer)
     def get(self, request: Request, alert_id: int) -> Response:
-        return Response(AlertDetailSerializer(_found(selectors.alert_get(alert_id=alert_id))).data)
+        return Response(
+            AlertDetailSerializer(_found(selectors.alert_get(alert_id=alert_id), "alert")).data
+        )
 
 
 class _AlertActionView(APIView):
@@ -88,14 +90,16 @@ class _AlertActionView(APIView):
     def post(self, request: Request, alert_id: int) -> Response:
         form = ReasonSerializer(data=request.data or {})
         form.is_valid(raise_exception=True)
-        alert = _found(selectors.alert_get(alert_id=alert_id))
+        alert = _found(selectors.alert_get(alert_id=alert_id), "alert")
         try:
             alert = self.act(
                 alert=alert, actor=request_actor(request), reason=form.validated_data["reason"]
             )
         except services.AlertError as exc:
             raise _invalid(exc) from exc
-        return Response(AlertSerializer(_found(selectors.alert_get(alert_id=alert.pk))).data)
+        return Response(
+            AlertSerializer(_found(selectors.alert_get(alert_id=alert.pk), "alert")).data
+        )
 
 
 class AlertAcknowledgeView(_AlertActionView):
@@ -114,8 +118,22 @@ class SilencePagination(OpaqueCursorPagination):
     ordering = ("-starts_at", "-id")  # type: ignore[assignment]
 
 
+class ReadOrWriteToList(BasePermission):
+    """Listing needs the read or the write scope (API.md lists silences under write); adding
+    needs write."""
+
+    message = HasScopeOrRole.message
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return allows(request, Scope.READ) or allows(request, Scope.WRITE)
+        return allows(request, Scope.WRITE)
+
+
 class SilenceListView(APIView):
     """Silences; operators add them (label matchers, start, end, comment)."""
+
+    permission_classes = [ReadOrWriteToList]
 
     @extend_schema(
         operation_id="silences_list",
@@ -155,7 +173,7 @@ class SilenceDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, silence_id: int) -> Response:
-        silence = _found(selectors.silence_get(silence_id=silence_id))
+        silence = _found(selectors.silence_get(silence_id=silence_id), "silence")
         services.silence_expire(silence=silence, actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -196,17 +214,22 @@ class RuleDetailView(APIView):
 
     @extend_schema(operation_id="alert_rules_retrieve", responses=RuleSerializer)
     def get(self, request: Request, rule_id: int) -> Response:
-        return Response(RuleSerializer(_found(selectors.rule_get(rule_id=rule_id))).data)
+        return Response(
+            RuleSerializer(_found(selectors.rule_get(rule_id=rule_id), "alert rule")).data
+        )
 
     @extend_schema(request=RuleSerializer, responses=RuleSerializer)
     def patch(self, request: Request, rule_id: int) -> Response:
-        rule = _rule_save(request, _found(selectors.rule_get(rule_id=rule_id)), partial=True)
+        rule = _rule_save(
+            request, _found(selectors.rule_get(rule_id=rule_id), "alert rule"), partial=True
+        )
         return Response(RuleSerializer(rule).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, rule_id: int) -> Response:
         services.rule_delete(
-            rule=_found(selectors.rule_get(rule_id=rule_id)), actor=request_actor(request)
+            rule=_found(selectors.rule_get(rule_id=rule_id), "alert rule"),
+            actor=request_actor(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -261,19 +284,19 @@ class ChannelDetailView(APIView):
     @extend_schema(operation_id="channels_retrieve", responses=ChannelSerializer)
     def get(self, request: Request, channel_id: int) -> Response:
         return Response(
-            ChannelSerializer(_found(selectors.channel_get(channel_id=channel_id))).data
+            ChannelSerializer(_found(selectors.channel_get(channel_id=channel_id), "channel")).data
         )
 
     @extend_schema(request=ChannelSerializer, responses=ChannelSerializer)
     def patch(self, request: Request, channel_id: int) -> Response:
         channel = _channel_save(
-            request, _found(selectors.channel_get(channel_id=channel_id)), partial=True
+            request, _found(selectors.channel_get(channel_id=channel_id), "channel"), partial=True
         )
         return Response(ChannelSerializer(channel).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, channel_id: int) -> Response:
-        channel = _found(selectors.channel_get(channel_id=channel_id))
+        channel = _found(selectors.channel_get(channel_id=channel_id), "channel")
         services.channel_delete(channel=channel, actor=request_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -302,7 +325,7 @@ class ChannelTestView(APIView):
 
     @extend_schema(request=None, responses=DeliverySerializer)
     def post(self, request: Request, channel_id: int) -> Response:
-        channel = _found(selectors.channel_get(channel_id=channel_id))
+        channel = _found(selectors.channel_get(channel_id=channel_id), "channel")
         delivery = services.channel_test(channel=channel, actor=request_actor(request))
         return Response(DeliverySerializer(delivery).data)
 

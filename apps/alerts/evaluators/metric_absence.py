@@ -1,14 +1,19 @@
-"""metric_absence: no data from a metric and/or service (or no use of an API key) for for_s."""
+"""metric_absence: no data from a metric and/or service (or no use of an API key) for for_s;
+with none of them, no metric point at all."""
 
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from apps.accounts.constants import API_KEY_LAST_USED_RESOLUTION_S
 from apps.accounts.selectors import api_key_last_used
-from apps.alerts.evaluators.base import Observation, RuleParamsError, checked, number, text
+from apps.alerts.evaluators.base import Observation, checked, number, text
+from apps.metrics.constants import LAST_SEEN_RESOLUTION_S
 from apps.metrics.selectors import series_last_seen
 
 MAX_FOR_S = 30 * 86400
+# Last-seen times are written at most this often: a shorter silence is no sign of absence.
+MIN_FOR_S = max(LAST_SEEN_RESOLUTION_S, API_KEY_LAST_USED_RESOLUTION_S)
 
 
 class MetricAbsence:
@@ -21,10 +26,8 @@ class MetricAbsence:
             "metric": text(params, "metric", errors, required=False),
             "service": text(params, "service", errors, required=False),
             "api_key": text(params, "api_key", errors, required=False),
-            "for_s": number(params, "for_s", errors, default=300, minimum=60, maximum=MAX_FOR_S),
+            "for_s": _for_s(params, errors),
         }
-        if not errors and not (cleaned["metric"] or cleaned["service"] or cleaned["api_key"]):
-            raise RuleParamsError({"metric": "give a metric, a service or an api_key (prefix)"})
         return checked(cleaned, errors)
 
     def evaluate(self, params: Mapping[str, Any], *, now: datetime) -> list[Observation]:
@@ -41,4 +44,16 @@ class MetricAbsence:
     def _last_seen(self, params: Mapping[str, Any]) -> datetime | None:
         if params["api_key"]:
             return api_key_last_used(prefix=params["api_key"])
+        # Neither metric nor service: the last point of any series.
         return series_last_seen(name=params["metric"] or None, service=params["service"] or None)
+
+
+def _for_s(params: Mapping[str, Any], errors: dict[str, str]) -> float:
+    for_s = number(params, "for_s", errors, default=300, minimum=MIN_FOR_S, maximum=MAX_FOR_S)
+    if "for_s" in errors and errors["for_s"].startswith("must be between"):
+        errors["for_s"] = (
+            f"must be between {MIN_FOR_S} and {MAX_FOR_S} seconds: when data was last seen is "
+            f"recorded at most once every {MIN_FOR_S} s, so a shorter absence cannot be told "
+            "apart from a live metric"
+        )
+    return for_s
