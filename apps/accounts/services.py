@@ -29,6 +29,7 @@ from apps.accounts.constants import (
 from apps.accounts.models import ApiKey, LoginAttempt
 from apps.audit.services import SYSTEM, Actor, audit_record
 from apps.core.observe import security_observe
+from apps.core.times import optional_rfc3339
 
 logger = logging.getLogger(__name__)
 LOGIN_ENDPOINT = "/accounts/login/"
@@ -170,7 +171,7 @@ def api_key_create(
             details={
                 "name": key.name,
                 "scopes": scopes,
-                "expires_at": expires_at.isoformat() if expires_at else None,
+                "expires_at": optional_rfc3339(expires_at),
                 "owner": owner.get_username() if owner else None,
             },
         )

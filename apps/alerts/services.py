@@ -25,6 +25,7 @@ from apps.alerts.evaluators.registry import evaluator_for
 from apps.alerts.labels import SILENCE_OPS, silence_matches
 from apps.alerts.models import Alert, AlertRule, Channel, Delivery, Silence
 from apps.audit.services import Actor, audit_record
+from apps.core.times import datetime_rfc3339
 
 RULE_FIELDS = (
     "name",
@@ -291,7 +292,7 @@ def silence_create(
             target=f"silence:{silence.pk}",
             details={
                 "matchers": silence.matchers,
-                "ends_at": ends_at.isoformat(),
+                "ends_at": datetime_rfc3339(ends_at),
                 "comment": comment,
             },
         )

@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.alerts import triggers as alert_triggers
 from apps.audit.services import Actor, audit_record
 from apps.core.rows import json_without_nul, without_nul
+from apps.core.times import optional_rfc3339
 from apps.security import analysis
 from apps.security.constants import RETENTION_KEYS, Severity, ThreatStatus
 from apps.security.detectors.base import Detection, Event
@@ -327,7 +328,7 @@ def blocklist_add(
             ip=ip,
             details={
                 "reason": reason,
-                "expires_at": expires_at.isoformat() if expires_at else None,
+                "expires_at": optional_rfc3339(expires_at),
             },
         )
     return entry

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.alerts import triggers as alert_triggers
 from apps.core.rows import without_nul
+from apps.core.times import datetime_rfc3339
 from apps.testruns import figures, selectors
 from apps.testruns.constants import (
     ALERT_KINDS,
@@ -70,7 +71,7 @@ class RunStored:
             "run_id": run.run_id,
             "commit": run.commit,
             "branch": run.branch,
-            "started_at": run.started_at.isoformat().replace("+00:00", "Z"),
+            "started_at": datetime_rfc3339(run.started_at),
             "duration_s": run.duration_s,
             "totals": {key: getattr(run, key) for key in figures.Totals._fields},
             "success_rate": run.success_rate,

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from apps.alerts.evaluators.base import Observation, checked, text
+from apps.core.times import datetime_rfc3339
 from apps.health.constants import STATUS_RANK, Status
 from apps.health.selectors import component_state_list
 
@@ -27,7 +28,7 @@ class ComponentHealth:
                 state.status == Status.UNHEALTHY,
                 {
                     "status": state.status,
-                    "checked_at": state.checked_at.isoformat(),
+                    "checked_at": datetime_rfc3339(state.checked_at),
                     **state.details,
                 },
             )
