@@ -143,11 +143,17 @@ def start_celery(start_process) -> Callable[..., ManagedProcess]:
     return start
 
 
+# As the Procfile starts a worker: aivmon uses neither gossip nor mingle, and gossip's restart
+# after a broker outage can end the worker (kombu issue 582).
+WORKER_OPTIONS = ("--without-gossip", "--without-mingle")
+
+
 @pytest.fixture
 def celery_worker(start_celery) -> ManagedProcess:
     return start_celery(
         "worker",
         "worker",
+        *WORKER_OPTIONS,
         "--pool=solo",
         "--concurrency=1",
         "-Q",

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from apps.metrics import models as metrics_models
-from tests.conftest import CELERY_QUEUES
+from tests.conftest import CELERY_QUEUES, WORKER_OPTIONS
 from tests.support.processes import ManagedProcess, answers_healthz, free_port, wait_for
 
 HTTP_TIMEOUT_S = 15
@@ -79,7 +79,9 @@ def start_worker(start_celery) -> Callable[[str], ManagedProcess]:
 
     def start(name: str) -> ManagedProcess:
         node = f"{name}-{uuid.uuid4().hex[:6]}@%h"
-        return start_celery(name, "worker", "--pool=solo", "-Q", CELERY_QUEUES, "-n", node)
+        return start_celery(
+            name, "worker", *WORKER_OPTIONS, "--pool=solo", "-Q", CELERY_QUEUES, "-n", node
+        )
 
     return start
 
