@@ -18,6 +18,9 @@ threads = int(os.environ.get("AIVMON_WEB_THREADS", "4"))
 timeout = 60
 graceful_timeout = 10
 accesslog = "-"
+# Query strings of label filters and long ids may pass gunicorn's default 4094-byte request
+# line (its answer beyond is an HTML 400): allow its maximum.
+limit_request_line = 8190
 forwarded_allow_ips = os.environ.get("AIVMON_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
