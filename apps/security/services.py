@@ -256,8 +256,11 @@ def _insert_postgresql(rows: str) -> list[int]:
 
 
 def threat_mitigate(*, threat: Threat, actor: Actor, ip: str = "", note: str = "") -> Threat:
-    """Mark a threat mitigated, and its events with it; audited."""
+    """Mark a threat mitigated, and its events with it; audited. Repeating it changes nothing."""
     with transaction.atomic():
+        threat = Threat.objects.select_for_update().get(pk=threat.pk)
+        if threat.status == ThreatStatus.MITIGATED:
+            return threat
         _threat_set_status(threat, ThreatStatus.MITIGATED, actor)
         SecurityEvent.objects.filter(threats=threat).update(mitigated=True)
         _audit_triage("security.threat_mitigated", threat, actor, ip, note)
@@ -268,8 +271,12 @@ def threat_mitigate(*, threat: Threat, actor: Actor, ip: str = "", note: str = "
 def threat_mark_false_positive(
     *, threat: Threat, actor: Actor, ip: str = "", note: str = ""
 ) -> Threat:
-    """Mark a threat a false positive and lift the block advice it caused; audited."""
+    """Mark a threat a false positive and lift the block advice it caused; audited. Repeating
+    it changes nothing."""
     with transaction.atomic():
+        threat = Threat.objects.select_for_update().get(pk=threat.pk)
+        if threat.status == ThreatStatus.FALSE_POSITIVE:
+            return threat
         _threat_set_status(threat, ThreatStatus.FALSE_POSITIVE, actor)
         BlockListEntry.objects.filter(threat=threat, created_by__isnull=True).delete()
         _audit_triage("security.threat_false_positive", threat, actor, ip, note)

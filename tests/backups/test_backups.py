@@ -3,6 +3,7 @@
 import os
 import sqlite3
 import stat
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -231,3 +232,86 @@ def test_the_hourly_task_backs_up_and_rotates_unless_the_policy_is_off(
     BackupPolicy.objects.create(enabled=False)
     assert run() is None
     assert len(backup_list()) == 1
+
+
+def _add_head_points(count: int) -> None:
+    """Rows in the point head (WITHOUT ROWID on SQLite), as ingest leaves them."""
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            'INSERT INTO "metrics_pointhead" ("shard", "ts_ms", "value", "series_id") '
+            "VALUES (%s, %s, %s, %s)",
+            [(index % 8, 1_700_000_000_000 + index, 0.0, index) for index in range(count)],
+        )
+
+
+def _head_ddl() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'metrics_pointhead'")
+        return cursor.fetchone()[0]
+
+
+@sqlite_only
+def test_sqlite_falsely_reports_a_null_in_the_point_head_and_the_check_sees_through_it(db):
+    """SQLite 3.40's integrity_check says "NULL value in metrics_pointhead.value" for the
+    real DDL and a row of 0.0; aivmon's check finds no NULL there and passes the database."""
+    from apps.backups.services import integrity_problems
+
+    memory = sqlite3.connect(":memory:")
+    memory.execute(_head_ddl())
+    memory.execute('INSERT INTO "metrics_pointhead" VALUES (0, 1, 0.0, 1)')
+
+    if sqlite3.sqlite_version_info[:3] == (3, 40, 1):
+        assert memory.execute("PRAGMA integrity_check").fetchall() == [
+            ("NULL value in metrics_pointhead.value",)
+        ]
+    assert integrity_problems(memory) == []
+
+
+@sqlite_only
+def test_a_backup_taken_while_the_point_head_holds_rows_verifies(transactional_db, backup_dir):
+    _add_head_points(500)  # more false reports than integrity_check's quota of 100
+
+    backup = backup_create()
+
+    backup_verify(backup.path)
+    with sqlite3.connect(backup.path) as copy:
+        assert copy.execute('SELECT count(*) FROM "metrics_pointhead"').fetchone() == (500,)
+
+
+@sqlite_only
+def test_a_real_null_in_a_not_null_column_still_fails_the_check(db, tmp_path):
+    from apps.backups.services import integrity_problems
+
+    path = tmp_path / "nulls.sqlite3"
+    ddl = _head_ddl()
+    lax = ddl.replace('"value" real NOT NULL', '"value" real')
+    assert lax != ddl
+    with closing(sqlite3.connect(path, isolation_level=None)) as broken:
+        broken.execute(lax)
+        broken.execute('INSERT INTO "metrics_pointhead" VALUES (0, 1, 0.0, 1)')
+        broken.execute('INSERT INTO "metrics_pointhead" VALUES (0, 2, NULL, 1)')
+        broken.execute("PRAGMA writable_schema = ON")
+        broken.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'metrics_pointhead'", (ddl,))
+        broken.execute("PRAGMA writable_schema = OFF")
+    with closing(sqlite3.connect(path)) as reopened:
+        assert integrity_problems(reopened) != []
+
+
+@sqlite_only
+def test_a_backup_with_head_rows_and_a_corrupted_page_still_fails(transactional_db, backup_dir):
+    _add_head_points(500)
+    for index in range(30):
+        UserFactory(username=f"user-{index}", role="viewer")
+    backup = backup_create()
+    with sqlite3.connect(backup.path) as copy:
+        page_size = copy.execute("PRAGMA page_size").fetchone()[0]
+        root = copy.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'auth_user'"
+        ).fetchone()[0]
+    data = bytearray(backup.path.read_bytes())
+    start = (root - 1) * page_size
+    data[start + 8 : start + page_size] = b"\xff" * (page_size - 8)  # keep the page header
+    backup.path.write_bytes(bytes(data))
+
+    with pytest.raises(BackupError):
+        backup_verify(backup.path)

@@ -1,11 +1,12 @@
 """Reading the query strings of the security API; bad input is a 400 naming the parameter."""
 
-import ipaddress
 from datetime import UTC, datetime
 
 from django.http import QueryDict
 
 from apps.core.params import invalid, text, time_range_ns
+from apps.ingest.security import source_ip
+from apps.ingest.validation import ItemError
 from apps.security.constants import SEVERITY_BY_NAME, ThreatStatus
 
 
@@ -19,14 +20,23 @@ def severity(params: QueryDict, key: str = "min_severity") -> int | None:
     return SEVERITY_BY_NAME[raw]
 
 
+def canonical_ip(raw: str) -> str | None:
+    """`raw` as ingest stores a source IP (IPv4-mapped IPv6 as IPv4); None when not an IP."""
+    try:
+        return source_ip(raw.strip()) or None
+    except ItemError:
+        return None
+
+
 def ip(params: QueryDict, key: str = "source_ip") -> str | None:
+    """Return an IP address in the canonical form events are stored in."""
     raw = text(params, key)
     if raw is None:
         return None
-    try:
-        return str(ipaddress.ip_address(raw.strip()))
-    except ValueError:
-        raise invalid(key, "An IPv4 or IPv6 address.") from None
+    found = canonical_ip(raw)
+    if found is None:
+        raise invalid(key, "An IPv4 or IPv6 address.")
+    return found
 
 
 def status(params: QueryDict, key: str = "status") -> str | None:

@@ -1,10 +1,9 @@
 """Security events, threats and block list entries as the API shows them."""
 
-import ipaddress
-
 from rest_framework import serializers
 
 from apps.core.fields import SeverityField
+from apps.security.api.params import canonical_ip
 from apps.security.constants import KeyType
 from apps.security.models import BlockListEntry, SecurityEvent, Threat
 from apps.security.services import EVENT_COLUMNS
@@ -73,10 +72,10 @@ class BlockListAddSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs["key_type"] == KeyType.IP:
-            try:
-                attrs["key"] = str(ipaddress.ip_address(attrs["key"].strip()))
-            except ValueError:
-                raise serializers.ValidationError({"key": ["An IPv4 or IPv6 address."]}) from None
+            key = canonical_ip(attrs["key"])
+            if key is None:
+                raise serializers.ValidationError({"key": ["An IPv4 or IPv6 address."]})
+            attrs["key"] = key
         if "\x00" in attrs["key"] or "\x00" in attrs["reason"]:
             raise serializers.ValidationError({"key": ["Must not contain NUL characters."]})
         return attrs
