@@ -137,9 +137,11 @@ class BlockListEntry(models.Model):
     def clean(self) -> None:
         if self.key_type == KeyType.IP:
             try:
-                self.key = str(ipaddress.ip_address(self.key.strip()))
+                address = ipaddress.ip_address(self.key.strip())
             except ValueError:
                 raise ValidationError({"key": "An IPv4 or IPv6 address."}) from None
+            # As ingest stores it: an IPv4-mapped IPv6 address is its IPv4 address.
+            self.key = str(getattr(address, "ipv4_mapped", None) or address)
 
 
 class SeverityThresholds(models.Model):

@@ -3,7 +3,8 @@
 import pytest
 
 from apps.audit.models import AuditEvent
-from apps.security.constants import ThreatStatus
+from apps.security.constants import KeyType, ThreatStatus
+from apps.security.models import BlockListEntry
 from tests.security.factories import SecurityEventFactory, ThreatFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +63,11 @@ def test_repeating_a_triage_leaves_the_threat_and_the_audit_trail_unchanged(
     assert again.json()["status"] == status
     assert again.json()["status_changed_at"] == first.json()["status_changed_at"]
     assert AuditEvent.objects.filter(action=audit_action).count() == 1
+
+
+def test_the_admin_form_keeps_an_ipv4_mapped_block_list_key_as_ipv4():
+    entry = BlockListEntry(key_type=KeyType.IP, key=" ::ffff:198.51.100.4 ", reason="admin")
+
+    entry.clean()
+
+    assert entry.key == "198.51.100.4"
