@@ -45,6 +45,11 @@ class AlertRuleAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     filter_horizontal = ("channels",)
 
+    def save_model(self, request, obj, form, change):
+        """Save; a rule saved disabled has its open alerts resolved."""
+        super().save_model(request, obj, form, change)
+        services.rule_alerts_close(rule=obj, actor=request_actor(request), now=timezone.now())
+
 
 class ChannelForm(forms.ModelForm):
     kind = forms.ChoiceField(choices=[(kind, kind) for kind in sorted(KINDS)])

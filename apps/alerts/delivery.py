@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Coalesce
 
 from apps.alerts.channels.base import (
     AlertView,
@@ -30,6 +31,9 @@ from apps.alerts.models import Alert, Channel, Delivery, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
 EMAIL = "email"
+# A delivery still waiting this long after its attempt was due is handed to a worker again.
+OVERDUE_AFTER = timedelta(minutes=2)
+OVERDUE_BATCH = 500
 
 
 def delivery_attempt(*, delivery_id: int, now: datetime, retry: bool = True) -> float | None:
@@ -64,6 +68,30 @@ def _send(delivery: Delivery) -> tuple[SendResult | None, ChannelError | None]:
         return None, exc
     except ValueError as exc:  # a channel whose config or secrets cannot be used
         return None, FinalError(str(exc))
+    except Exception as exc:  # a bug or an answer the plug-in did not expect: retry, then dead
+        logger.exception("alerts.delivery.unexpected_error", extra={"delivery": delivery.pk})
+        return None, RetryableError(f"unexpected {type(exc).__name__}: {exc}")
+
+
+def deliveries_overdue(*, now: datetime) -> list[int]:
+    """Return the deliveries whose attempt is overdue by OVERDUE_AFTER (its task was lost, or a
+    worker died mid-attempt), pushing their due time to now so that each is handed out once
+    per OVERDUE_AFTER however often this runs; a late task that still arrives is harmless, as
+    each attempt is claimed."""
+    with transaction.atomic():
+        due = Coalesce("next_attempt_at", "created_at")
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .alias(due=due)
+            .filter(
+                status__in=(DeliveryStatus.PENDING, DeliveryStatus.RETRYING),
+                due__lte=now - OVERDUE_AFTER,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:OVERDUE_BATCH]
+        )
+        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now)
+    return ids
 
 
 def target_check(kind: str, target: Target) -> None:

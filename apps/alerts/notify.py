@@ -114,10 +114,14 @@ def _deliver(
 
 
 def repeat_due(*, now: datetime) -> int:
-    """Queue the firing, unacknowledged alerts whose repeat interval has passed; return how many."""
+    """Queue the firing, unacknowledged alerts of enabled rules whose repeat interval has passed;
+    return how many."""
     due = 0
     firing = Alert.objects.filter(
-        state=AlertState.FIRING, notified_state=AlertState.FIRING, pending_event=""
+        state=AlertState.FIRING,
+        notified_state=AlertState.FIRING,
+        pending_event="",
+        rule__enabled=True,
     ).select_related("rule")
     for alert in firing:
         last = alert.last_notified_at
@@ -128,10 +132,11 @@ def repeat_due(*, now: datetime) -> int:
 
 
 def escalate_due(*, now: datetime) -> int:
-    """Take the next escalation step of every firing alert whose step is due; return how many."""
+    """Take the next escalation step of every firing alert of an enabled rule whose step is due;
+    return how many."""
     taken = 0
     firing = Alert.objects.filter(
-        state=AlertState.FIRING, rule__escalation_policy__isnull=False
+        state=AlertState.FIRING, rule__enabled=True, rule__escalation_policy__isnull=False
     ).select_related("rule__escalation_policy")
     for alert in firing:
         taken += _escalate(alert, now)

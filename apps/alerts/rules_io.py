@@ -5,7 +5,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from apps.alerts import services
 from apps.alerts.evaluators.base import RuleParamsError
 from apps.alerts.evaluators.registry import evaluator_for
 from apps.alerts.models import AlertRule, Channel, EscalationPolicy
@@ -125,9 +127,11 @@ def _check_fields(fields: dict[str, Any]) -> None:
 @transaction.atomic
 def _save_all(prepared: list[tuple[dict, list]], actor: Actor) -> dict[str, int]:
     created = updated = 0
+    now = timezone.now()
     for fields, channels in prepared:
         rule, made = AlertRule.objects.update_or_create(name=fields.pop("name"), defaults=fields)
         rule.channels.set(channels)
+        services.rule_alerts_close(rule=rule, actor=actor, now=now)  # imported disabled
         created, updated = created + made, updated + (not made)
     audit_record(
         action="alerts.rules_imported",

@@ -97,7 +97,8 @@ def rule_save(
     channels: list[Channel] | None,
     actor: Actor,
 ) -> AlertRule:
-    """Create a rule (rule=None) or change one; its params are checked by its kind; audited."""
+    """Create a rule (rule=None) or change one; its params are checked by its kind; audited.
+    Disabling a rule resolves its open alerts (receivers told they were firing hear so)."""
     creating = rule is None
     rule = rule or AlertRule()
     for name in RULE_FIELDS:
@@ -115,7 +116,38 @@ def rule_save(
             target=f"alert_rule:{rule.pk}",
             details={"name": rule.name, "kind": rule.kind},
         )
+        rule_alerts_close(rule=rule, actor=actor, now=timezone.now())
     return rule
+
+
+def rule_alerts_close(*, rule: AlertRule, actor: Actor, now: datetime) -> int:
+    """Resolve the open alerts of a disabled rule (nothing when it is enabled); return how many.
+
+    A disabled rule is no longer evaluated, so nothing else would ever end its alerts, and
+    their repeats and escalations would go on. Callers hold the transaction."""
+    if rule.enabled:
+        return 0
+    open_alerts = (
+        Alert.objects.select_for_update()
+        .filter(rule=rule, state__in=ACTIVE_STATES)
+        .select_related("rule")
+        .order_by("pk")
+    )
+    closed = 0
+    for alert in open_alerts:
+        lifecycle.resolve(alert, actor=actor, reason="rule disabled", now=now)
+        closed += 1
+    return closed
+
+
+def disabled_rules_close(*, now: datetime) -> int:
+    """Resolve what disabled rules left open (a rule disabled by a path that did not close its
+    alerts); return how many alerts were resolved."""
+    closed = 0
+    for rule in AlertRule.objects.filter(enabled=False, alerts__state__in=ACTIVE_STATES).distinct():
+        with transaction.atomic():
+            closed += rule_alerts_close(rule=rule, actor=lifecycle.ENGINE, now=now)
+    return closed
 
 
 def rule_delete(*, rule: AlertRule, actor: Actor) -> None:

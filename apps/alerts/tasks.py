@@ -20,15 +20,18 @@ TICK_TIME_LIMIT_S = 120
     ignore_result=True,
 )
 def tick() -> int:
-    """Evaluate every rule, then escalations, repeats and overdue groups (one runner at a time)."""
+    """Evaluate every rule, close what disabled rules left open, then escalations, repeats,
+    overdue groups and overdue deliveries (one runner at a time)."""
     with single_flight("alerts.tick", timeout_s=TICK_TIME_LIMIT_S) as mine:
         if not mine:
             return 0
         now = timezone.now()
-        changed = engine.rules_evaluate(now=now)
+        changed = engine.rules_evaluate(now=now) + services.disabled_rules_close(now=now)
         changed += notify.escalate_due(now=now) + notify.repeat_due(now=now)
         for group_id in notify.overdue_groups(now=now):
             notify.flush(group_id=group_id, now=timezone.now())
+        for delivery_id in delivery.deliveries_overdue(now=timezone.now()):
+            deliver.delay(delivery_id)
         return changed
 
 

@@ -1,14 +1,15 @@
 """The alerts API: lifecycle actions by role, silences, rules and channels, import and export."""
 
+import json
 from datetime import timedelta
 
 import pytest
 import yaml
 from django.utils import timezone
 
-from apps.alerts import engine
+from apps.alerts import engine, notify
 from apps.alerts.constants import AlertState
-from apps.alerts.models import Alert, AlertRule, Channel, Silence
+from apps.alerts.models import Alert, AlertRule, Channel, Delivery, NotificationGroup, Silence
 from apps.audit.models import AuditEvent
 from tests.alerts.factories import ChannelFactory, RuleFactory, cpu
 from tests.conftest import key_client
@@ -438,3 +439,49 @@ def test_a_metric_absence_rule_may_name_neither_metric_nor_service(admin_client)
 
     assert response.status_code == 201, response.content
     assert response.json()["params"]["for_s"] == 60
+
+
+def _fire_and_notify(rule) -> Alert:
+    now = timezone.now()
+    cpu(97, at=now)
+    engine.rules_evaluate(now=now)
+    _flush_groups(now + timedelta(seconds=2))
+    return Alert.objects.get()
+
+
+def _flush_groups(at) -> None:
+    for group in NotificationGroup.objects.all():
+        notify.flush(group_id=group.pk, now=at)
+
+
+def test_disabling_a_rule_resolves_its_alerts_tells_receivers_and_stops_repeats(admin_client):
+    rule = RuleFactory(channels=[ChannelFactory()], repeat_interval_s=60)
+    alert = _fire_and_notify(rule)
+
+    changed = _patch(admin_client, f"/api/v1/alert-rules/{rule.pk}", {"enabled": False})
+    _flush_groups(timezone.now() + timedelta(minutes=10))
+    repeats = notify.repeat_due(now=timezone.now() + timedelta(hours=2))
+
+    alert.refresh_from_db()
+    assert changed.status_code == 200 and alert.state == AlertState.RESOLVED
+    assert list(Delivery.objects.order_by("pk").values_list("event", flat=True)) == [
+        "firing",
+        "resolved",
+    ]
+    assert repeats == 0
+    audited = AuditEvent.objects.get(action="alert.resolved", target=f"alert:{alert.pk}")
+    assert json.loads(audited.details_json)["reason"] == "rule disabled"
+    assert audited.actor_kind != "system"
+
+
+def test_importing_a_rule_disabled_resolves_its_alerts(admin_client):
+    rule = RuleFactory(name="cpu hot", channels=[ChannelFactory()])
+    alert = _fire_and_notify(rule)
+
+    imported = _post(
+        admin_client, "/api/v1/alert-rules/import", {"rules": [{**RULE, "enabled": False}]}
+    )
+
+    alert.refresh_from_db()
+    assert imported.json() == {"created": 0, "updated": 1}
+    assert alert.state == AlertState.RESOLVED

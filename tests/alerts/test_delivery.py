@@ -180,3 +180,76 @@ def test_a_delivery_through_a_channel_stored_with_a_broken_config_is_dead_not_an
     delivery.refresh_from_db()
     assert waits == [] and delivery.status == DeliveryStatus.DEAD
     assert delivery.last_error.startswith("the stored config of this github channel")
+
+
+def _a_bug_in_the_channel(monkeypatch) -> None:
+    from apps.alerts.channels.webhook import WebhookChannel
+
+    def send(*args, **kwargs):
+        raise TypeError("list indices must be integers or slices, not str")
+
+    monkeypatch.setattr(WebhookChannel, "send", send)
+
+
+def test_an_unexpected_error_in_a_channel_is_retried_then_dead_and_replayable(
+    monkeypatch, settings
+):
+    settings.AIVMON_ALERT_DELIVERY_ATTEMPTS = 3
+    _a_bug_in_the_channel(monkeypatch)
+    delivery = _firing_delivery("http://127.0.0.1:9/hook")
+
+    first = delivery_attempt(delivery_id=delivery.pk, now=timezone.now())
+    delivery.refresh_from_db()
+    after_first = delivery.status
+    _attempt_until_settled(delivery)
+
+    delivery.refresh_from_db()
+    assert first is not None and after_first == DeliveryStatus.RETRYING
+    assert delivery.status == DeliveryStatus.DEAD and delivery.attempts == 3
+    assert "TypeError" in delivery.last_error and "list indices" in delivery.last_error
+    assert list(delivery.attempt_log.values_list("outcome", flat=True)) == ["retryable"] * 3
+    replayed = services.deliveries_replay(
+        delivery_ids=[delivery.pk], actor=SYSTEM, now=timezone.now()
+    )
+    assert replayed == 1
+
+
+def test_a_delivery_whose_task_was_lost_is_sent_by_the_tick_once(monkeypatch):
+    from datetime import timedelta
+
+    from apps.alerts import tasks
+
+    sent_to_workers = []
+    monkeypatch.setattr(
+        tasks.deliver, "delay", lambda delivery_id: sent_to_workers.append(delivery_id)
+    )
+    with RecordingHTTPServer([]) as receiver:
+        delivery = _firing_delivery(f"{receiver.url}/hook")
+        Delivery.objects.filter(pk=delivery.pk).update(
+            created_at=timezone.now() - timedelta(minutes=10)
+        )
+
+        tasks.tick()
+        for delivery_id in sent_to_workers:
+            tasks.deliver(delivery_id)
+        tasks.tick()  # sent: nothing overdue any more
+
+        delivery.refresh_from_db()
+        assert sent_to_workers == [delivery.pk]
+        assert delivery.status == DeliveryStatus.SENT
+        assert len(receiver.requests) == 1
+
+
+def test_an_overdue_delivery_is_handed_out_once_per_grace_period():
+    from datetime import timedelta
+
+    from apps.alerts.delivery import OVERDUE_AFTER, deliveries_overdue
+
+    delivery = _firing_delivery("http://127.0.0.1:9/hook")
+    now = timezone.now()
+    fresh = deliveries_overdue(now=now)
+    late = now + OVERDUE_AFTER + timedelta(seconds=1)
+
+    first, again = deliveries_overdue(now=late), deliveries_overdue(now=late)
+
+    assert fresh == [] and first == [delivery.pk] and again == []

@@ -224,3 +224,41 @@ def test_a_flapping_alert_is_flagged_and_its_firing_notifications_damped(setting
     assert last.flapping
     assert firing_sent < 4
     assert AlertTransition.objects.filter(to_state="firing").count() == 4
+
+
+def _short_window_rule(window_s: int):
+    rule = RuleFactory()
+    rule.params["window_s"] = window_s
+    rule.save()
+    return rule
+
+
+@pytest.mark.parametrize("window_s", [3, 8, 60])
+def test_a_point_inside_the_window_counts_even_near_its_start(window_s):
+    _short_window_rule(window_s)
+    now = timezone.now()
+    cpu(97.5, at=now - timedelta(seconds=window_s - 2))
+
+    _evaluate(now)
+
+    assert Alert.objects.get().state == AlertState.FIRING
+
+
+def test_a_point_older_than_the_window_does_not_count():
+    _short_window_rule(8)
+    now = timezone.now()
+    cpu(97.5, at=now - timedelta(seconds=9))
+
+    _evaluate(now)
+
+    assert not Alert.objects.exists()
+
+
+def test_a_point_stamped_slightly_ahead_of_now_still_counts():
+    _short_window_rule(8)
+    now = timezone.now()
+    cpu(97.5, at=now + timedelta(seconds=2))
+
+    _evaluate(now)
+
+    assert Alert.objects.get().state == AlertState.FIRING

@@ -6,7 +6,14 @@ import pytest
 from django.utils import timezone
 
 from apps.alerts import engine, notify, services
-from apps.alerts.models import Alert, Delivery, EscalationPolicy, EscalationStep, NotificationGroup
+from apps.alerts.models import (
+    Alert,
+    AlertRule,
+    Delivery,
+    EscalationPolicy,
+    EscalationStep,
+    NotificationGroup,
+)
 from apps.audit.services import SYSTEM
 from tests.alerts.factories import ChannelFactory, RuleFactory, cpu
 
@@ -114,3 +121,60 @@ def test_resolved_alerts_past_retention_are_pruned_and_active_ones_kept():
     assert (deleted, again) == (1, 0)
     assert list(Alert.objects.values_list("state", flat=True)) == ["firing"]
     assert not Delivery.objects.exists()
+
+
+def _disabled_behind_the_services_back(rule) -> None:
+    AlertRule.objects.filter(pk=rule.pk).update(enabled=False)
+
+
+def test_a_disabled_rules_firing_alert_is_neither_repeated_nor_escalated():
+    rule = RuleFactory(
+        channels=[ChannelFactory()],
+        repeat_interval_s=60,
+        escalation_policy=_policy((60, [ChannelFactory(name="pager")], "")),
+    )
+    now = timezone.now()
+    _fire(rule, now)
+    _disabled_behind_the_services_back(rule)
+
+    repeated = notify.repeat_due(now=now + timedelta(hours=2))
+    escalated = notify.escalate_due(now=now + timedelta(hours=2))
+
+    assert (repeated, escalated) == (0, 0)
+    assert _escalations() == []
+
+
+def test_the_tick_resolves_alerts_a_disabled_rule_left_open_and_tells_receivers():
+    rule = RuleFactory(channels=[ChannelFactory()])
+    now = timezone.now()
+    _fire(rule, now)
+    _disabled_behind_the_services_back(rule)
+
+    closed = services.disabled_rules_close(now=now + timedelta(minutes=1))
+    again = services.disabled_rules_close(now=now + timedelta(minutes=2))
+    for group in NotificationGroup.objects.all():
+        notify.flush(group_id=group.pk, now=now + timedelta(minutes=10))
+
+    assert (closed, again) == (1, 0)
+    assert Alert.objects.get().state == "resolved"
+    assert Delivery.objects.filter(event="resolved").count() == 1
+
+
+def test_saving_a_rule_disabled_resolves_its_pending_and_acknowledged_alerts():
+    rule = RuleFactory(channels=[ChannelFactory()])
+    rule.params["for_s"] = 600
+    rule.save()
+    now = timezone.now()
+    cpu(97, host="a", at=now)
+    cpu(97, host="b", at=now)
+    engine.rules_evaluate(now=now)
+    services.rule_save(
+        rule=rule, fields={"params": {**rule.params, "for_s": 0}}, channels=None, actor=SYSTEM
+    )
+    engine.rules_evaluate(now=now)
+    services.alert_acknowledge(alert=Alert.objects.get(labels__host="a"), actor=SYSTEM)
+    rule.refresh_from_db()
+
+    services.rule_save(rule=rule, fields={"enabled": False}, channels=None, actor=SYSTEM)
+
+    assert set(Alert.objects.values_list("state", flat=True)) == {"resolved"}

@@ -16,6 +16,7 @@ from apps.alerts.evaluators.base import (
 )
 from apps.metrics.constants import AGGS
 from apps.metrics.selectors import MetricQuery, metric_query, metric_window
+from apps.metrics.sources import Window
 
 MAX_WINDOW_S = 7 * 86400
 # Points stamped slightly ahead of this server's clock (client skew) still count as now.
@@ -50,10 +51,7 @@ class MetricThreshold:
         return checked(cleaned, errors)
 
     def evaluate(self, params: Mapping[str, Any], *, now: datetime) -> list[Observation]:
-        end_s = now.timestamp() + CLOCK_SKEW_S
-        window = metric_window(
-            start_s=end_s - params["window_s"], end_s=end_s, step_s=params["window_s"]
-        )
+        window = self._window(params["window_s"], now)
         query = MetricQuery(
             name=params["metric"],
             window=window,
@@ -74,6 +72,14 @@ class MetricThreshold:
             breaching = value is not None and compare(value, params["threshold"])
             observations.append(Observation(labels, value, breaching))
         return observations
+
+    @staticmethod
+    def _window(window_s: float, now: datetime) -> Window:
+        """One bucket over the last window_s seconds, its end stretched by CLOCK_SKEW_S so that
+        points stamped slightly ahead of now count too (the look-back stays window_s)."""
+        start_s = now.timestamp() - window_s
+        end_s = now.timestamp() + CLOCK_SKEW_S
+        return metric_window(start_s=start_s, end_s=end_s, step_s=end_s - start_s)
 
     def metric(self, params: Mapping[str, Any]) -> str | None:
         return params.get("metric")
