@@ -1,6 +1,5 @@
 """Alert writes: rules, channels, silences, and what people do to alerts (all audited)."""
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
@@ -25,6 +24,7 @@ from apps.alerts.evaluators.registry import evaluator_for
 from apps.alerts.labels import SILENCE_OPS, silence_matches
 from apps.alerts.models import Alert, AlertRule, Channel, Delivery, Silence
 from apps.audit.services import Actor, audit_record
+from apps.core.linear_regex import PatternError, compiled
 from apps.core.times import datetime_rfc3339
 
 RULE_FIELDS = (
@@ -290,9 +290,14 @@ def _matcher_length(label: str, value: str) -> None:
 
 def _regex(value: str) -> None:
     try:
-        re.compile(value)
-    except re.error as exc:
-        raise AlertError({"matchers": f"bad regular expression {value!r}: {exc}"}) from None
+        compiled(value)
+    except PatternError as exc:
+        raise AlertError(
+            {
+                "matchers": f"bad regular expression {value!r} (RE2 syntax, as Alertmanager's: "
+                f"no backreferences or lookaround): {exc}"
+            }
+        ) from None
 
 
 def silence_create(

@@ -339,6 +339,29 @@ def test_a_stored_silence_whose_regex_does_not_compile_silences_nothing():
     assert Alert.objects.get().state == AlertState.FIRING
 
 
+def test_a_catastrophic_backtracking_silence_regex_is_matched_in_linear_time():
+    # Python's re would take hours on this label; RE2 answers at once, and does not match.
+    Silence.objects.create(
+        matchers=[{"label": "host", "op": "=~", "value": "(a+)+$"}],
+        starts_at=timezone.now() - timedelta(minutes=1),
+        ends_at=timezone.now() + timedelta(hours=1),
+    )
+    RuleFactory(params={**RuleFactory.build().params, "group_by": "host"})
+    cpu(97, host="a" * 150 + "!")
+
+    engine.rules_evaluate(now=timezone.now())
+
+    alert = Alert.objects.get()
+    assert (alert.labels["host"], alert.state) == ("a" * 150 + "!", AlertState.FIRING)
+
+
+def test_a_silence_regex_re2_cannot_run_is_a_400_saying_why(operator_client):
+    response = _post(operator_client, "/api/v1/silences", _silence_body(r"(a)\1", "=~"))
+
+    assert response.status_code == 400
+    assert "RE2" in response.json()["error"]["details"]["matchers"]
+
+
 @pytest.mark.parametrize("scope", ["read", "write"])
 def test_a_read_or_a_write_key_lists_silences(make_key, scope):
     response = key_client(make_key(scope)).get("/api/v1/silences")
