@@ -1,7 +1,5 @@
 """Security events, the threats they add up to, the advisory block list and score thresholds."""
 
-import ipaddress
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -136,12 +134,14 @@ class BlockListEntry(models.Model):
 
     def clean(self) -> None:
         if self.key_type == KeyType.IP:
-            try:
-                address = ipaddress.ip_address(self.key.strip())
-            except ValueError:
-                raise ValidationError({"key": "An IPv4 or IPv6 address."}) from None
-            # As ingest stores it: an IPv4-mapped IPv6 address is its IPv4 address.
-            self.key = str(getattr(address, "ipv4_mapped", None) or address)
+            # The API's canonical form (ingest's, IPv4-mapped IPv6 as IPv4); imported here, as
+            # the API modules import these models.
+            from apps.security.api.params import canonical_ip
+
+            key = canonical_ip(self.key)
+            if key is None:
+                raise ValidationError({"key": "An IPv4 or IPv6 address."})
+            self.key = key
 
 
 class SeverityThresholds(models.Model):
